@@ -1,0 +1,20 @@
+//! Splitting one physical line into cells.
+//!
+//! Only tab-separated text is supported today. Other sources (CSV, text
+//! extracted from PDF) get their own [`CellSplitter`]; the table logic in
+//! [`crate::table`] does not care where the cells came from.
+
+/// Splits one line of the source into raw (untrimmed) cells.
+pub(crate) trait CellSplitter {
+    fn split<'a>(&self, line: &'a str) -> Vec<&'a str>;
+}
+
+/// Cells separated by `\t` (what a word processor's "save as text" gives).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TabSeparated;
+
+impl CellSplitter for TabSeparated {
+    fn split<'a>(&self, line: &'a str) -> Vec<&'a str> {
+        line.split('\t').collect()
+    }
+}

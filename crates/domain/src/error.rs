@@ -1,0 +1,65 @@
+//! The domain's two kinds of failure: input that does not parse (`InvalidInput`, always
+//! naming the field) and commands the aggregate refuses (`DomainError`).
+//!
+//! Neither says anything about infrastructure: "NATS is down" is never a domain error.
+//! The gRPC layer maps each variant to one status code; the mapping is documented on the
+//! variants ("Handling:").
+
+use crate::period::ReportingPeriod;
+
+/// A value that failed to parse. Handling: INVALID_ARGUMENT, with `field` in the message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {message}")]
+pub struct InvalidInput {
+    pub field: String,
+    pub message: String,
+}
+
+impl InvalidInput {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A command the task aggregate refuses, given its current state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// The task has not been assigned (no such appendix row was imported).
+    /// Handling: NOT_FOUND.
+    #[error("task has not been assigned")]
+    NotAssigned,
+
+    /// An assignment for this task exists with different content. Amendments arrive with
+    /// the full import rules; until then a changed row is refused rather than overwritten.
+    /// Handling: FAILED_PRECONDITION.
+    #[error("task is already assigned with different {differing_fields:?}")]
+    AssignedDifferently { differing_fields: Vec<&'static str> },
+
+    /// The reporting period lies outside the task's timeframe.
+    /// Handling: FAILED_PRECONDITION.
+    #[error("period {period} is outside the task's timeframe ({timeframe})")]
+    PeriodOutsideTimeframe {
+        period: ReportingPeriod,
+        timeframe: String,
+    },
+
+    /// A report for a period that has not started yet at `now`.
+    /// Handling: FAILED_PRECONDITION.
+    #[error("period {period} has not started yet")]
+    PeriodNotStarted { period: ReportingPeriod },
+
+    /// An overdue mark asked for before its deadline has passed.
+    /// Handling: FAILED_PRECONDITION.
+    #[error("deadline {deadline} of period {period} has not passed")]
+    DeadlineNotPassed {
+        period: ReportingPeriod,
+        deadline: String,
+    },
+
+    /// A command whose own fields are invalid. Handling: INVALID_ARGUMENT.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+}

@@ -1,0 +1,24 @@
+//! dondoc's domain: the task aggregate, its commands and events, and the value types
+//! they are made of (ids, agencies, reporting periods, timeframes, Vietnam time).
+//!
+//! Architecture invariant: this crate does no I/O, starts no threads and reads no clock;
+//! it knows nothing of NATS, sled, gRPC or tokio. Everything here is deterministic, so
+//! it cannot fail except by refusing a command. Adapters depend on it, never the reverse.
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod period;
+pub mod task;
+pub mod timeframe;
+pub mod vietnam_time;
+
+pub use error::{DomainError, InvalidInput};
+pub use event::{
+    AppendixRowRef, CoordinationRecorded, EventEnvelope, ExtraColumn, ReportSubmitted,
+    TaskAssigned, TaskEvent, TaskOverdue, CURRENT_SCHEMA_VERSION,
+};
+pub use ids::{AgencyName, PlanId, RequestId, TaskId};
+pub use period::ReportingPeriod;
+pub use task::{apply, decide, replay, TaskCommand, TaskState};
+pub use timeframe::{Schedule, Timeframe};

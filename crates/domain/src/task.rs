@@ -1,0 +1,234 @@
+//! The task aggregate: one appendix row, its assignment, the reports and coordination
+//! recorded against it, and the periods it went overdue.
+//!
+//! Purposefully synchronous and pure (the esrs shape):
+//! `decide(&state, &command, now) -> Result<Vec<TaskEvent>, DomainError>` holds every
+//! business rule; `apply(state, &envelope) -> state` only records facts and never refuses
+//! one. Replaying the same envelopes in the same order always yields the same state.
+//! Whatever a decision needs from outside (the clock, the assignment built from an
+//! appendix row) arrives in the command or as `now`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{DomainError, InvalidInput};
+use crate::event::{
+    CoordinationRecorded, EventEnvelope, ReportSubmitted, TaskAssigned, TaskEvent, TaskOverdue,
+};
+use crate::ids::AgencyName;
+use crate::period::ReportingPeriod;
+use crate::vietnam_time::in_vietnam;
+
+/// What a client or worker asks of a task. Imperative names; the events are past tense.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskCommand {
+    /// Create the task from an appendix row. Idempotent for identical content.
+    AssignTask(TaskAssigned),
+    RecordCoordination {
+        agency: AgencyName,
+        note: String,
+    },
+    SubmitReport {
+        period: ReportingPeriod,
+        reported_by: AgencyName,
+        content: String,
+    },
+    /// Record that `period`'s deadline passed unreported. Idempotent: a period is marked
+    /// at most once, and never when a report arrived by the deadline.
+    MarkOverdue {
+        period: ReportingPeriod,
+        deadline: OffsetDateTime,
+    },
+}
+
+/// The task as its events left it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    /// Number of events applied; 0 for a task that does not exist yet.
+    pub version: u64,
+    pub assignment: Option<Assignment>,
+    pub reports: Vec<Report>,
+    pub coordinations: Vec<Coordination>,
+    pub overdue: Vec<OverdueMark>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    #[serde(flatten)]
+    pub details: TaskAssigned,
+    #[serde(with = "time::serde::rfc3339")]
+    pub assigned_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub period: ReportingPeriod,
+    pub reported_by: AgencyName,
+    pub content: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+    /// The task version this report produced.
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coordination {
+    pub agency: AgencyName,
+    pub note: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverdueMark {
+    pub period: ReportingPeriod,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deadline: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+/// Decides which events `command` produces against `state` at `now`.
+pub fn decide(
+    state: &TaskState,
+    command: &TaskCommand,
+    now: OffsetDateTime,
+) -> Result<Vec<TaskEvent>, DomainError> {
+    match command {
+        TaskCommand::AssignTask(assigned) => decide_assign(state, assigned),
+        TaskCommand::RecordCoordination { agency, note } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            let note = non_empty_text("note", note)?;
+            Ok(vec![TaskEvent::CoordinationRecorded(CoordinationRecorded {
+                agency: agency.clone(),
+                note,
+            })])
+        }
+        TaskCommand::SubmitReport {
+            period,
+            reported_by,
+            content,
+        } => {
+            let assignment = state.assignment.as_ref().ok_or(DomainError::NotAssigned)?;
+            let content = non_empty_text("content", content)?;
+            if !assignment.details.timeframe.covers(period) {
+                return Err(DomainError::PeriodOutsideTimeframe {
+                    period: *period,
+                    timeframe: assignment.details.timeframe.to_string(),
+                });
+            }
+            if now < period.starts_at() {
+                return Err(DomainError::PeriodNotStarted { period: *period });
+            }
+            Ok(vec![TaskEvent::ReportSubmitted(ReportSubmitted {
+                period: *period,
+                reported_by: reported_by.clone(),
+                content,
+            })])
+        }
+        TaskCommand::MarkOverdue { period, deadline } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            if now < *deadline {
+                return Err(DomainError::DeadlineNotPassed {
+                    period: *period,
+                    deadline: deadline.to_string(),
+                });
+            }
+            let already_marked = state.overdue.iter().any(|mark| mark.period == *period);
+            let reported_in_time = state
+                .reports
+                .iter()
+                .any(|report| report.period == *period && report.submitted_at <= *deadline);
+            if already_marked || reported_in_time {
+                return Ok(Vec::new());
+            }
+            Ok(vec![TaskEvent::TaskOverdue(TaskOverdue {
+                period: *period,
+                deadline: in_vietnam(*deadline),
+            })])
+        }
+    }
+}
+
+fn decide_assign(state: &TaskState, assigned: &TaskAssigned) -> Result<Vec<TaskEvent>, DomainError> {
+    if assigned.lead.is_empty() {
+        return Err(InvalidInput::new("lead", "a task needs at least one lead agency").into());
+    }
+    non_empty_text("title", &assigned.title)?;
+    let Some(existing) = &state.assignment else {
+        return Ok(vec![TaskEvent::TaskAssigned(assigned.clone())]);
+    };
+    let existing = &existing.details;
+    let differing_fields: Vec<&'static str> = [
+        ("title", existing.title != assigned.title),
+        ("content", existing.content != assigned.content),
+        ("lead", existing.lead != assigned.lead),
+        ("coordinators", existing.coordinators != assigned.coordinators),
+        ("timeframe", existing.timeframe != assigned.timeframe),
+        ("extra", existing.extra != assigned.extra),
+        ("plan_year", existing.plan_year != assigned.plan_year),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect();
+    if differing_fields.is_empty() {
+        Ok(Vec::new())
+    } else {
+        Err(DomainError::AssignedDifferently { differing_fields })
+    }
+}
+
+fn non_empty_text(field: &str, text: &str) -> Result<String, InvalidInput> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(InvalidInput::new(field, "must not be empty"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Records one event. Never refuses: the event already happened.
+pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
+    state.version = envelope.version;
+    let occurred_at = envelope.occurred_at;
+    match &envelope.event {
+        TaskEvent::TaskAssigned(assigned) => {
+            state.assignment = Some(Assignment {
+                details: assigned.clone(),
+                assigned_at: occurred_at,
+            });
+        }
+        TaskEvent::CoordinationRecorded(recorded) => state.coordinations.push(Coordination {
+            agency: recorded.agency.clone(),
+            note: recorded.note.clone(),
+            recorded_at: occurred_at,
+            version: envelope.version,
+        }),
+        TaskEvent::ReportSubmitted(submitted) => state.reports.push(Report {
+            period: submitted.period,
+            reported_by: submitted.reported_by.clone(),
+            content: submitted.content.clone(),
+            submitted_at: occurred_at,
+            version: envelope.version,
+        }),
+        TaskEvent::TaskOverdue(overdue) => state.overdue.push(OverdueMark {
+            period: overdue.period,
+            deadline: overdue.deadline,
+            recorded_at: occurred_at,
+        }),
+    }
+    state
+}
+
+/// Folds a whole history, oldest first.
+pub fn replay<'a>(envelopes: impl IntoIterator<Item = &'a EventEnvelope>) -> TaskState {
+    envelopes.into_iter().fold(TaskState::default(), apply)
+}
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;

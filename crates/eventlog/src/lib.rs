@@ -1,0 +1,280 @@
+//! The event log of record: one JetStream stream, one subject per task.
+//!
+//! Architecture invariant: this is the only crate that knows NATS. It stores and reads
+//! `EventEnvelope`s; it never interprets them.
+//!
+//! Invariants it keeps:
+//! - the stream is append-only: created with deny-delete and deny-purge and no age,
+//!   count or size limits, file storage;
+//! - a task's events live on `dondoc.events.task.<plan>.<task>`; an append states the
+//!   stream sequence of the task's last event (`Nats-Expected-Last-Subject-Sequence`),
+//!   so two writers deciding on the same state cannot both append (optimistic
+//!   concurrency; the loser gets `LogError::Conflict`);
+//! - every append carries `Nats-Msg-Id = <task>/<request id>`, so a retried command is
+//!   stored once within the stream's duplicate window; beyond it the command handler
+//!   recognises the request id in the task's history;
+//! - reads used for decisions go to the stream leader (STREAM.MSG.GET), not to direct
+//!   get, which a follower may answer from a stale copy.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{
+    self,
+    consumer::{pull::OrderedConfig, DeliverPolicy},
+    context::PublishErrorKind,
+    message::PublishMessage,
+    stream::{Config as StreamConfig, DiscardPolicy, LastRawMessageErrorKind, StorageType},
+};
+use bytes::Bytes;
+use dondoc_domain::{EventEnvelope, PlanId, TaskId};
+use futures::{Stream, StreamExt};
+
+/// The stream holding every event.
+pub const STREAM_NAME: &str = "DONDOC_EVENTS";
+/// Subjects of task events: `dondoc.events.task.<plan>.<task>`.
+pub const TASK_SUBJECT_PREFIX: &str = "dondoc.events.task";
+const STREAM_SUBJECTS: &str = "dondoc.events.>";
+
+/// How long JetStream remembers message ids to drop duplicates. Retries after this are
+/// still idempotent through the request ids recorded with each task.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+/// Infrastructure failures, kept apart from domain rejections.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// NATS or JetStream cannot be reached or did not answer in time.
+    /// Handling: UNAVAILABLE (retry later).
+    #[error("event log unavailable while {action}: {detail}")]
+    Unavailable { action: &'static str, detail: String },
+
+    /// Another writer appended to the task since its state was read.
+    /// Handling: ABORTED (re-read and retry).
+    #[error("task {subject} changed since sequence {expected_last_sequence} was read")]
+    Conflict {
+        subject: String,
+        expected_last_sequence: u64,
+    },
+
+    /// A stored message is not an event this build can read.
+    /// Handling: INTERNAL; the stream needs an upcaster, nothing is skipped.
+    #[error("stream message {sequence} cannot be read: {reason}")]
+    Unreadable { sequence: u64, reason: String },
+}
+
+/// An event as stored: its stream sequence and envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub sequence: u64,
+    pub envelope: EventEnvelope,
+}
+
+/// What an append achieved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub sequence: u64,
+    /// The message id was seen before: nothing new was stored, `sequence` is the original's.
+    pub duplicate: bool,
+}
+
+/// Stream settings chosen by the operator.
+#[derive(Clone, Debug)]
+pub struct EventLogOptions {
+    /// 1 for a single server; 3 on a 3-node cluster, where replication stands in for
+    /// fsync-per-write.
+    pub replicas: usize,
+}
+
+impl Default for EventLogOptions {
+    fn default() -> Self {
+        Self { replicas: 1 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EventLog {
+    jetstream: jetstream::Context,
+    stream: jetstream::stream::Stream,
+}
+
+/// The subject of one task's events.
+pub fn task_subject(plan_id: &PlanId, task_id: &TaskId) -> String {
+    format!("{TASK_SUBJECT_PREFIX}.{plan_id}.{task_id}")
+}
+
+fn unavailable(action: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> LogError {
+    move |err| LogError::Unavailable {
+        action,
+        detail: err.to_string(),
+    }
+}
+
+impl EventLog {
+    /// Connects to `url` and opens (creating if needed) the stream.
+    pub async fn connect(url: &str, options: &EventLogOptions) -> Result<Self, LogError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("dondoc")
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(|err| unavailable("connecting to NATS")(&err))?;
+        Self::open(client, options).await
+    }
+
+    /// Opens the stream over an existing connection, creating it append-only if missing.
+    pub async fn open(client: async_nats::Client, options: &EventLogOptions) -> Result<Self, LogError> {
+        let jetstream = jetstream::new(client);
+        let config = StreamConfig {
+            name: STREAM_NAME.to_owned(),
+            description: Some("dondoc task events: the log of record".to_owned()),
+            subjects: vec![STREAM_SUBJECTS.to_owned()],
+            storage: StorageType::File,
+            num_replicas: options.replicas,
+            // No age, count or size limits: nothing accepted is ever dropped.
+            max_age: Duration::ZERO,
+            max_messages: -1,
+            max_bytes: -1,
+            discard: DiscardPolicy::New,
+            deny_delete: true,
+            deny_purge: true,
+            allow_direct: true,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        };
+        let stream = jetstream
+            .get_or_create_stream(config)
+            .await
+            .map_err(|err| unavailable("opening the event stream")(&err))?;
+        let existing = &stream.cached_info().config;
+        if !existing.deny_delete || !existing.deny_purge {
+            tracing::warn!(
+                stream = STREAM_NAME,
+                "the existing stream allows delete or purge; the log is only append-only if it does not"
+            );
+        }
+        Ok(Self { jetstream, stream })
+    }
+
+    /// Appends one event after the task's last event at stream sequence
+    /// `expected_last_sequence` (0 for a task with no events yet).
+    pub async fn append(
+        &self,
+        envelope: &EventEnvelope,
+        expected_last_sequence: u64,
+    ) -> Result<Appended, LogError> {
+        let subject = task_subject(&envelope.plan_id, &envelope.task_id);
+        let message = PublishMessage::build()
+            .payload(Bytes::from(envelope.encode()))
+            .message_id(format!("{}/{}", envelope.task_id, envelope.request_id))
+            .expected_last_subject_sequence(expected_last_sequence)
+            .header("Dondoc-Event-Type", envelope.event.type_name())
+            .header("Dondoc-Schema-Version", envelope.schema_version.to_string().as_str());
+        let ack = self
+            .jetstream
+            .send_publish(subject.clone(), message)
+            .await
+            .map_err(|err| unavailable("sending an event")(&err))?
+            .await
+            .map_err(|err| match err.kind() {
+                PublishErrorKind::WrongLastSequence => LogError::Conflict {
+                    subject: subject.clone(),
+                    expected_last_sequence,
+                },
+                _ => unavailable("awaiting the event's acknowledgement")(&err),
+            })?;
+        Ok(Appended {
+            sequence: ack.sequence,
+            duplicate: ack.duplicate,
+        })
+    }
+
+    /// The task's events stored after stream sequence `after_sequence`, oldest first,
+    /// read from the stream leader.
+    pub async fn read_task(
+        &self,
+        plan_id: &PlanId,
+        task_id: &TaskId,
+        after_sequence: u64,
+    ) -> Result<Vec<RecordedEvent>, LogError> {
+        let subject = task_subject(plan_id, task_id);
+        let mut events = Vec::new();
+        let mut next_sequence = after_sequence + 1;
+        loop {
+            let result = self
+                .stream
+                .raw_message_builder()
+                .sequence(next_sequence)
+                .next_by_subject(subject.clone())
+                .send()
+                .await;
+            let message = match result {
+                Ok(message) => message,
+                Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => break,
+                Err(err) => return Err(unavailable("reading a task's events")(&err)),
+            };
+            next_sequence = message.sequence + 1;
+            events.push(decode(message.sequence, &message.payload)?);
+        }
+        Ok(events)
+    }
+
+    /// Every event from stream sequence `start_sequence` on, then each new one as it is
+    /// stored. The stream ends on a consumer failure; the caller resubscribes from its
+    /// checkpoint.
+    pub async fn follow(
+        &self,
+        start_sequence: u64,
+    ) -> Result<impl Stream<Item = Result<RecordedEvent, LogError>> + Send + 'static, LogError> {
+        let consumer = self
+            .stream
+            .create_consumer(OrderedConfig {
+                filter_subject: STREAM_SUBJECTS.to_owned(),
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: start_sequence.max(1),
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|err| unavailable("creating the event consumer")(&err))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|err| unavailable("starting the event consumer")(&err))?;
+        Ok(messages.map(|result| {
+            let message = result.map_err(|err| unavailable("following the event stream")(&err))?;
+            let sequence = message
+                .info()
+                .map_err(|err| unavailable("reading a message's stream sequence")(&*err))?
+                .stream_sequence;
+            decode(sequence, &message.payload)
+        }))
+    }
+
+    /// The sequence of the newest event in the stream (0 when empty).
+    pub async fn last_sequence(&self) -> Result<u64, LogError> {
+        let mut stream = self.stream.clone();
+        let info = stream
+            .info()
+            .await
+            .map_err(|err| unavailable("reading the stream state")(&err))?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// How many events the stream holds.
+    pub async fn event_count(&self) -> Result<u64, LogError> {
+        let mut stream = self.stream.clone();
+        let info = stream
+            .info()
+            .await
+            .map_err(|err| unavailable("reading the stream state")(&err))?;
+        Ok(info.state.messages)
+    }
+}
+
+fn decode(sequence: u64, payload: &[u8]) -> Result<RecordedEvent, LogError> {
+    let envelope = EventEnvelope::decode(payload).map_err(|err| LogError::Unreadable {
+        sequence,
+        reason: err.to_string(),
+    })?;
+    Ok(RecordedEvent { sequence, envelope })
+}

@@ -1,0 +1,36 @@
+//! The read model: task views in sled, fed event by event from the log, queried by the API.
+//!
+//! Architecture invariant: this is the only crate that knows sled. It holds projections
+//! only: everything in it can be wiped and rebuilt from the event stream, and it never
+//! decides anything (it applies events with the domain's `apply`).
+
+mod query;
+mod store;
+mod view;
+
+pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use store::{ApplyOutcome, ProjectionStore};
+pub use view::{Recorded, TaskView, VersionGap};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// sled failed. Handling: INTERNAL (UNAVAILABLE would invite a retry that cannot help).
+    #[error("projection storage failed while {action}: {source}")]
+    Storage {
+        action: &'static str,
+        source: sled::Error,
+    },
+    /// A stored view does not parse: the store must be rebuilt. Handling: INTERNAL.
+    #[error("projection data is corrupt ({0}); rebuild the projection")]
+    Corrupt(String),
+    /// The log delivered an event out of order for its task. Handling: INTERNAL; the
+    /// event is not applied and the checkpoint does not move.
+    #[error(transparent)]
+    Gap(VersionGap),
+    /// A page token that this query did not issue. Handling: INVALID_ARGUMENT.
+    #[error("page_token is not valid for this query")]
+    InvalidPageToken,
+}
+
+#[cfg(test)]
+mod tests;
