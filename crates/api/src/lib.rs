@@ -1,1 +1,71 @@
-//! placeholder
+//! The gRPC API, package `dondoc.v1`: the task service, the standard health service and
+//! server reflection (so grpcurl and other reflection clients need no .proto).
+//!
+//! Architecture invariant: this is the only crate that knows prost and tonic. It parses
+//! requests into domain values, calls the application layer, converts views to
+//! messages, and maps every `AppError` to a status in one place (`status.rs`).
+
+mod convert;
+mod service;
+mod status;
+
+use std::future::Future;
+
+use dondoc_app::Tracker;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+pub use service::TaskApi;
+pub use status::to_status;
+
+/// Generated dondoc.v1 messages, server and client.
+pub mod pb {
+    #![allow(clippy::all, missing_docs)] // reason: generated code
+    tonic::include_proto!("dondoc.v1");
+
+    /// Encoded descriptors of dondoc.v1, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dondoc_v1_descriptor");
+}
+
+pub use pb::task_service_client::TaskServiceClient;
+
+/// The fully qualified name the task service answers to (for health checks).
+pub const TASK_SERVICE_NAME: &str = "dondoc.v1.TaskService";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("could not build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the API on an already bound listener until `shutdown` completes.
+///
+/// Binding is the caller's so that it can bind port 0 and learn the address first.
+pub async fn serve(
+    listener: TcpListener,
+    tracker: Tracker,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<pb::task_service_server::TaskServiceServer<TaskApi>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(reflection_v1alpha)
+        .add_service(pb::task_service_server::TaskServiceServer::new(TaskApi::new(tracker)))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}

@@ -157,15 +157,23 @@ impl EventLog {
 
     /// Appends one event after the task's last event at stream sequence
     /// `expected_last_sequence` (0 for a task with no events yet).
+    ///
+    /// `index` is the event's place among those one command produced (0 for the first),
+    /// so that each has its own message id.
     pub async fn append(
         &self,
         envelope: &EventEnvelope,
+        index: usize,
         expected_last_sequence: u64,
     ) -> Result<Appended, LogError> {
+        let message_id = match index {
+            0 => format!("{}/{}", envelope.task_id, envelope.request_id),
+            _ => format!("{}/{}#{index}", envelope.task_id, envelope.request_id),
+        };
         let subject = task_subject(&envelope.plan_id, &envelope.task_id);
         let message = PublishMessage::build()
             .payload(Bytes::from(envelope.encode()))
-            .message_id(format!("{}/{}", envelope.task_id, envelope.request_id))
+            .message_id(message_id)
             .expected_last_subject_sequence(expected_last_sequence)
             .header("Dondoc-Event-Type", envelope.event.type_name())
             .header("Dondoc-Schema-Version", envelope.schema_version.to_string().as_str());
@@ -189,14 +197,18 @@ impl EventLog {
     }
 
     /// The task's events stored after stream sequence `after_sequence`, oldest first,
-    /// read from the stream leader.
+    /// read from the stream leader. Without `plan_id` the task is found under any plan
+    /// (a wildcard subject), for commands that name only the task.
     pub async fn read_task(
         &self,
-        plan_id: &PlanId,
+        plan_id: Option<&PlanId>,
         task_id: &TaskId,
         after_sequence: u64,
     ) -> Result<Vec<RecordedEvent>, LogError> {
-        let subject = task_subject(plan_id, task_id);
+        let subject = match plan_id {
+            Some(plan_id) => task_subject(plan_id, task_id),
+            None => format!("{TASK_SUBJECT_PREFIX}.*.{task_id}"),
+        };
         let mut events = Vec::new();
         let mut next_sequence = after_sequence + 1;
         loop {

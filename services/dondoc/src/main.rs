@@ -1,1 +1,63 @@
-fn main() {}
+//! `dondoc`: glue. Parses the command line, wires the crates together and runs them.
+//! `dondoc up` runs the whole stack in one process; the other subcommands are clients
+//! of a running server's gRPC API. No business logic lives here.
+
+mod client;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "dondoc", version, about = "Task-assignment and deadline tracker for public agencies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole stack: gRPC API, command handling and projection (and, unless
+    /// --nats is given, an embedded nats-server with JetStream in the data directory).
+    Up(up::UpArgs),
+    /// Import a plan's appendix into a running server.
+    Import(client::ImportArgs),
+    /// List or read tasks.
+    #[command(subcommand)]
+    Tasks(client::TasksCommand),
+    /// Submit a lead agency's report on a task for a period.
+    Report(client::ReportArgs),
+    /// Record what a coordinating agency did for a task.
+    Coordinate(client::CoordinateArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}` prints the context chain on one line, without a backtrace.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DONDOC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,async_nats=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        // The embedded nats-server is started from this (the main) thread: its
+        // parent-death signal is tied to the thread that forked it.
+        Command::Up(args) => up::run(args, &runtime),
+        Command::Import(args) => runtime.block_on(client::import(args)),
+        Command::Tasks(command) => runtime.block_on(client::tasks(command)),
+        Command::Report(args) => runtime.block_on(client::report(args)),
+        Command::Coordinate(args) => runtime.block_on(client::coordinate(args)),
+    }
+}

@@ -1,0 +1,105 @@
+//! The projection feeder: follows the event stream from the projection's checkpoint and
+//! applies each event, forever, resubscribing from the checkpoint after any failure.
+//!
+//! Why an ordered consumer from the sled checkpoint and not a durable consumer's acks:
+//! the checkpoint is written in the same sled transaction as the change it covers, so
+//! it is the one position that can never disagree with the projection. A second
+//! position kept by JetStream could. It also lets any number of projection replicas
+//! follow the stream independently, each with its own store.
+
+use std::time::Duration;
+
+use dondoc_eventlog::EventLog;
+use dondoc_projection::{ProjectionError, ProjectionStore};
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+const RETRY_PAUSE_MIN: Duration = Duration::from_millis(100);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(5);
+
+/// Read side of the feeder's progress: the last stream sequence the projection applied.
+#[derive(Clone, Debug)]
+pub struct ProjectionProgress(watch::Receiver<u64>);
+
+impl ProjectionProgress {
+    pub fn applied(&self) -> u64 {
+        *self.0.borrow()
+    }
+
+    /// Waits for the next change; false on reaching `deadline` (or if the feeder is gone).
+    pub async fn wait_for_change_until(&mut self, deadline: Instant) -> bool {
+        matches!(
+            tokio::time::timeout_at(deadline, self.0.changed()).await,
+            Ok(Ok(()))
+        )
+    }
+}
+
+#[derive(Debug)]
+pub struct ProjectionFeeder {
+    log: EventLog,
+    store: ProjectionStore,
+    progress: watch::Sender<u64>,
+}
+
+impl ProjectionFeeder {
+    pub fn new(log: EventLog, store: ProjectionStore) -> Result<(Self, ProjectionProgress), ProjectionError> {
+        let (progress, receiver) = watch::channel(store.checkpoint()?);
+        Ok((
+            Self {
+                log,
+                store,
+                progress,
+            },
+            ProjectionProgress(receiver),
+        ))
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut pause = RETRY_PAUSE_MIN;
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|stop| *stop) => break,
+                result = self.follow_once() => {
+                    match result {
+                        Ok(()) => pause = RETRY_PAUSE_MIN,
+                        Err(error) => {
+                            tracing::warn!(%error, retry_in = ?pause, "projection feeder interrupted");
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => break,
+                _ = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(RETRY_PAUSE_MAX);
+        }
+        if let Err(error) = self.store.flush() {
+            tracing::warn!(%error, "flushing the projection on shutdown failed");
+        }
+    }
+
+    /// Follows the stream from the checkpoint until the subscription fails.
+    async fn follow_once(&self) -> Result<(), String> {
+        let checkpoint = self.store.checkpoint().map_err(|err| err.to_string())?;
+        self.progress.send_replace(checkpoint);
+        let mut events = self
+            .log
+            .follow(checkpoint + 1)
+            .await
+            .map_err(|err| err.to_string())?;
+        tracing::info!(from = checkpoint + 1, "projection following the event stream");
+        while let Some(item) = events.next().await {
+            let recorded = item.map_err(|err| err.to_string())?;
+            self.store
+                .apply(recorded.sequence, &recorded.envelope)
+                .map_err(|err| err.to_string())?;
+            self.progress.send_replace(recorded.sequence);
+        }
+        Err("event subscription ended".to_owned())
+    }
+}

@@ -1,0 +1,178 @@
+//! `dondoc up`: the whole stack in one process.
+//!
+//! Start order: embedded nats-server (unless --nats) → event log → projection store →
+//! projection feeder → sample plan (first start only) → gRPC. Shutdown (Ctrl-C or
+//! SIGTERM) runs it backwards: gRPC drains, the feeder stops and flushes sled, and the
+//! embedded nats-server gets SIGTERM and is waited for, so nothing is left running.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use dondoc_app::{ImportPlan, ProjectionFeeder, SystemClock, Tracker};
+use dondoc_domain::{PlanId, RequestId};
+use dondoc_eventlog::{EventLog, EventLogOptions};
+use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
+use dondoc_projection::ProjectionStore;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The sample plan: Quảng Ngãi, Kế hoạch 189/KH-UBND of 09/12/2022, CĐS in 2023.
+const SAMPLE_PLAN_TEXT: &str = include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt");
+const SAMPLE_PLAN_ID: &str = "qng-189-2022";
+const SAMPLE_PLAN_YEAR: i32 = 2023;
+const SAMPLE_SOURCE_NAME: &str = "qng-189-kh-ubnd-2022.txt";
+const SAMPLE_MARKER: &str = "sample-imported";
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Where the embedded JetStream store, the sled projection and run files live.
+    #[arg(long, env = "DONDOC_DATA_DIR", default_value = "data")]
+    data_dir: PathBuf,
+    /// gRPC listen address (port 0 picks a free port; the address is printed).
+    #[arg(long, env = "DONDOC_LISTEN", default_value = "127.0.0.1:50051")]
+    listen: SocketAddr,
+    /// Use the NATS server at this URL instead of starting one.
+    #[arg(long, env = "DONDOC_NATS_URL")]
+    nats: Option<String>,
+    /// The nats-server binary for the embedded server (default: found by
+    /// DONDOC_NATS_SERVER, .tools/nats-server/bin/nats-server, or PATH).
+    #[arg(long)]
+    nats_server_bin: Option<PathBuf>,
+    /// Let the embedded JetStream acknowledge writes before fsync (faster; an
+    /// acknowledged event can be lost on power failure).
+    #[arg(long, env = "DONDOC_NO_FSYNC")]
+    no_fsync: bool,
+    /// Replicas of the event stream when it is created (3 on a 3-node cluster).
+    #[arg(long, env = "DONDOC_STREAM_REPLICAS", default_value_t = 1)]
+    stream_replicas: usize,
+    /// Do not import the sample plan on first start.
+    #[arg(long)]
+    no_sample: bool,
+    /// Wipe the sled projection and rebuild it from the stream before serving.
+    #[arg(long)]
+    rebuild_projection: bool,
+}
+
+pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let embedded = match &args.nats {
+        Some(_) => None,
+        None => Some(start_embedded_nats(&args)?),
+    };
+    let nats_url = match (&args.nats, &embedded) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => server.client_url().to_owned(),
+        (None, None) => unreachable!("an embedded server is started when no URL is given"),
+    };
+    let served = runtime.block_on(serve(&args, &nats_url));
+    if let Some(server) = embedded {
+        tracing::info!(pid = server.pid(), "stopping the embedded nats-server");
+        server.stop().context("stopping the embedded nats-server")?;
+    }
+    served
+}
+
+fn start_embedded_nats(args: &UpArgs) -> anyhow::Result<NatsServer> {
+    let binary = match &args.nats_server_bin {
+        Some(binary) => binary.clone(),
+        None => locate_nats_server()?,
+    };
+    let mut options = NatsServerOptions::in_data_dir(binary, &args.data_dir.join("nats"));
+    options.sync_always = !args.no_fsync;
+    if args.no_fsync {
+        tracing::warn!("JetStream fsync per write is off: acknowledged events can be lost on power failure");
+    }
+    let server = NatsServer::start(&options).context("starting the embedded nats-server")?;
+    tracing::info!(url = server.client_url(), pid = server.pid(), store = %options.store_dir.display(), "embedded nats-server running");
+    Ok(server)
+}
+
+async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
+    let log = EventLog::connect(
+        nats_url,
+        &EventLogOptions {
+            replicas: args.stream_replicas,
+        },
+    )
+    .await
+    .with_context(|| format!("opening the event log at {nats_url}"))?;
+    let projection_dir = args.data_dir.join("projection");
+    let store = ProjectionStore::open(&projection_dir)
+        .with_context(|| format!("opening the projection at {}", projection_dir.display()))?;
+    if args.rebuild_projection {
+        tracing::info!("wiping the projection; it is rebuilt from the stream");
+        store.wipe().context("wiping the projection")?;
+    }
+    let (feeder, progress) = ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
+    let (stop_feeder, feeder_stopped) = watch::channel(false);
+    let feeder_task = tokio::spawn(feeder.run(feeder_stopped));
+    let tracker = Tracker::new(log, store, progress, Arc::new(SystemClock));
+
+    if !args.no_sample {
+        import_sample_once(&tracker, &args.data_dir).await?;
+    }
+
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding the gRPC address {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "dondoc gRPC API listening (reflection and health on)");
+    // A line on stdout that scripts and tests can wait for.
+    println!("dondoc listening on {address}");
+
+    dondoc_api::serve(listener, tracker, shutdown_signal())
+        .await
+        .context("serving gRPC")?;
+    tracing::info!("gRPC stopped; stopping the projection feeder");
+    let _ = stop_feeder.send(true);
+    let _ = feeder_task.await;
+    Ok(())
+}
+
+/// Imports the sample plan unless an earlier start did. The import is idempotent, so a
+/// lost marker only costs a pass that records nothing.
+async fn import_sample_once(tracker: &Tracker, data_dir: &Path) -> anyhow::Result<()> {
+    let marker = data_dir.join(SAMPLE_MARKER);
+    if marker.exists() {
+        return Ok(());
+    }
+    let import = ImportPlan {
+        plan_id: PlanId::parse(SAMPLE_PLAN_ID)?,
+        plan_year: SAMPLE_PLAN_YEAR,
+        source_name: SAMPLE_SOURCE_NAME.to_owned(),
+        content: SAMPLE_PLAN_TEXT.to_owned(),
+        actor: "dondoc-up".to_owned(),
+        request_id: RequestId::parse("sample-import")?,
+    };
+    let summary = tracker
+        .import_plan(&import)
+        .await
+        .context("importing the sample plan")?;
+    tracing::info!(
+        plan = SAMPLE_PLAN_ID,
+        tasks = summary.task_ids.len(),
+        created = summary.created,
+        "sample plan imported"
+    );
+    std::fs::write(&marker, format!("{SAMPLE_PLAN_ID}\n"))
+        .with_context(|| format!("writing {}", marker.display()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
