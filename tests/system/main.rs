@@ -1,1 +1,8 @@
-fn main(){}
+//! Cross-process tests: each test starts its own nats-server (free port, temporary
+//! store) and its own `dondoc up` process, and talks to it over gRPC on loopback.
+
+mod commands;
+mod crash;
+mod import;
+mod service;
+mod support;

@@ -76,7 +76,11 @@ pub fn task(view: &TaskView) -> pb::Task {
         task.title = details.title.clone();
         task.content = details.content.clone().unwrap_or_default();
         task.lead_agencies = details.lead.iter().map(ToString::to_string).collect();
-        task.coordinating_agencies = details.coordinators.iter().map(ToString::to_string).collect();
+        task.coordinating_agencies = details
+            .coordinators
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         task.timeframe = Some(timeframe(&details.timeframe));
         task.source = Some(pb::AppendixSource {
             source_name: source.source_name.clone(),

@@ -24,7 +24,8 @@ pub mod pb {
     tonic::include_proto!("dondoc.v1");
 
     /// Encoded descriptors of dondoc.v1, served by reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dondoc_v1_descriptor");
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("dondoc_v1_descriptor");
 }
 
 pub use pb::task_service_client::TaskServiceClient;
@@ -64,7 +65,9 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
-        .add_service(pb::task_service_server::TaskServiceServer::new(TaskApi::new(tracker)))
+        .add_service(pb::task_service_server::TaskServiceServer::new(
+            TaskApi::new(tracker),
+        ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

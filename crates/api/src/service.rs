@@ -2,7 +2,9 @@
 //! that does not parse), calls the `Tracker`, and shapes the answer.
 
 use dondoc_app::{AppError, CommandMeta, CommandOutcome, ImportPlan, Tracker};
-use dondoc_domain::{AgencyName, InvalidInput, PlanId, ReportingPeriod, RequestId, TaskCommand, TaskId};
+use dondoc_domain::{
+    AgencyName, InvalidInput, PlanId, ReportingPeriod, RequestId, TaskCommand, TaskId,
+};
 use dondoc_projection::TaskQuery;
 use tonic::{Request, Response, Status};
 
@@ -26,7 +28,10 @@ fn invalid(error: InvalidInput) -> Status {
 }
 
 /// An optional filter: empty means "not given".
-fn optional<T>(raw: &str, parse: impl FnOnce(&str) -> Result<T, InvalidInput>) -> Result<Option<T>, Status> {
+fn optional<T>(
+    raw: &str,
+    parse: impl FnOnce(&str) -> Result<T, InvalidInput>,
+) -> Result<Option<T>, Status> {
     if raw.trim().is_empty() {
         Ok(None)
     } else {
@@ -34,7 +39,10 @@ fn optional<T>(raw: &str, parse: impl FnOnce(&str) -> Result<T, InvalidInput>) -
     }
 }
 
-fn named(field: &'static str, result: Result<AgencyName, InvalidInput>) -> Result<AgencyName, InvalidInput> {
+fn named(
+    field: &'static str,
+    result: Result<AgencyName, InvalidInput>,
+) -> Result<AgencyName, InvalidInput> {
     result.map_err(|error| InvalidInput::new(field, error.message))
 }
 
@@ -79,7 +87,10 @@ impl pb::task_service_server::TaskService for TaskApi {
     ) -> Result<Response<pb::ImportPlanResponse>, Status> {
         let request = request.into_inner();
         if request.content.trim().is_empty() {
-            return Err(invalid(InvalidInput::new("content", "the document is empty")));
+            return Err(invalid(InvalidInput::new(
+                "content",
+                "the document is empty",
+            )));
         }
         let source_name = match request.source_name.trim() {
             "" => "appendix".to_owned(),
@@ -116,7 +127,10 @@ impl pb::task_service_server::TaskService for TaskApi {
         }))
     }
 
-    async fn get_task(&self, request: Request<pb::GetTaskRequest>) -> Result<Response<pb::GetTaskResponse>, Status> {
+    async fn get_task(
+        &self,
+        request: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::GetTaskResponse>, Status> {
         let request = request.into_inner();
         let task_id = TaskId::parse(&request.task_id).map_err(invalid)?;
         let view = self
@@ -136,7 +150,9 @@ impl pb::task_service_server::TaskService for TaskApi {
         let request = request.into_inner();
         let query = TaskQuery {
             plan_id: optional(&request.plan_id, PlanId::parse)?,
-            lead: optional(&request.lead_agency, |raw| named("lead_agency", AgencyName::parse(raw)))?,
+            lead: optional(&request.lead_agency, |raw| {
+                named("lead_agency", AgencyName::parse(raw))
+            })?,
             coordinator: optional(&request.coordinating_agency, |raw| {
                 named("coordinating_agency", AgencyName::parse(raw))
             })?,

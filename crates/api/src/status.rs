@@ -39,9 +39,9 @@ pub fn to_status(error: AppError) -> Status {
         },
         AppError::Projection(projection) => match projection {
             ProjectionError::InvalidPageToken => Status::invalid_argument(message),
-            ProjectionError::Storage { .. } | ProjectionError::Corrupt(_) | ProjectionError::Gap(_) => {
-                Status::internal(message)
-            }
+            ProjectionError::Storage { .. }
+            | ProjectionError::Corrupt(_)
+            | ProjectionError::Gap(_) => Status::internal(message),
         },
     }
 }

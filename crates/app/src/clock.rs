@@ -31,12 +31,18 @@ impl FixedClock {
 
     pub fn set(&self, instant: OffsetDateTime) {
         // A poisoned lock only means another test thread panicked; the value is still good.
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = in_vietnam(instant);
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = in_vietnam(instant);
     }
 }
 
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
-        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

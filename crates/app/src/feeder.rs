@@ -44,7 +44,10 @@ pub struct ProjectionFeeder {
 }
 
 impl ProjectionFeeder {
-    pub fn new(log: EventLog, store: ProjectionStore) -> Result<(Self, ProjectionProgress), ProjectionError> {
+    pub fn new(
+        log: EventLog,
+        store: ProjectionStore,
+    ) -> Result<(Self, ProjectionProgress), ProjectionError> {
         let (progress, receiver) = watch::channel(store.checkpoint()?);
         Ok((
             Self {
@@ -92,7 +95,10 @@ impl ProjectionFeeder {
             .follow(checkpoint + 1)
             .await
             .map_err(|err| err.to_string())?;
-        tracing::info!(from = checkpoint + 1, "projection following the event stream");
+        tracing::info!(
+            from = checkpoint + 1,
+            "projection following the event stream"
+        );
         while let Some(item) = events.next().await {
             let recorded = item.map_err(|err| err.to_string())?;
             self.store

@@ -75,7 +75,9 @@ impl Tracker {
             };
             async move {
                 let command = TaskCommand::AssignTask(row.assignment);
-                tracker.execute(row.task_id, Some(&plan_id), &command, &meta).await
+                tracker
+                    .execute(row.task_id, Some(&plan_id), &command, &meta)
+                    .await
             }
         });
         let outcomes: Vec<_> = futures::stream::iter(commands)
@@ -116,7 +118,10 @@ fn prepare(import: &ImportPlan) -> Result<(Vec<PreparedRow>, Vec<ImportWarning>)
     for row in &appendix.rows {
         match prepare_row(import, row, &mut warnings) {
             Ok(prepared_row) => prepared.push(prepared_row),
-            Err(problem) => problems.push(format!("line {} (row {}): {problem}", row.line, row.row_number)),
+            Err(problem) => problems.push(format!(
+                "line {} (row {}): {problem}",
+                row.line, row.row_number
+            )),
         }
     }
     if !problems.is_empty() {

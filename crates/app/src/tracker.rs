@@ -10,9 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dondoc_domain::{
-    decide, EventEnvelope, PlanId, RequestId, TaskCommand, TaskId,
-};
+use dondoc_domain::{decide, EventEnvelope, PlanId, RequestId, TaskCommand, TaskId};
 use dondoc_eventlog::{EventLog, LogError};
 use dondoc_projection::{ProjectionStore, TaskPage, TaskQuery, TaskView};
 use uuid::Uuid;
@@ -125,7 +123,9 @@ impl Tracker {
             }
             match self.append_all(&view, events, meta, now).await {
                 Ok(outcome) => return Ok(outcome),
-                Err(LogError::Conflict { .. }) if meta.expected_version.is_none() && attempt < MAX_ATTEMPTS => {
+                Err(LogError::Conflict { .. })
+                    if meta.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
+                {
                     tracing::debug!(%task_id, attempt, "lost an append race; deciding again");
                 }
                 Err(LogError::Conflict { .. }) if meta.expected_version.is_some() => {
@@ -180,7 +180,11 @@ impl Tracker {
 
     /// The task as the log has it now: the projection's view brought up to date from
     /// the stream leader. `None` if the task has no events.
-    pub async fn load(&self, task_id: TaskId, plan_id: Option<&PlanId>) -> Result<Option<TaskView>, AppError> {
+    pub async fn load(
+        &self,
+        task_id: TaskId,
+        plan_id: Option<&PlanId>,
+    ) -> Result<Option<TaskView>, AppError> {
         let stored = self.projection.task(&task_id)?;
         let (plan_hint, after) = match &stored {
             Some(view) => (Some(&view.plan_id), view.last_sequence),
@@ -189,9 +193,8 @@ impl Tracker {
         let newer = self.log.read_task(plan_hint, &task_id, after).await?;
         let mut view = stored;
         for recorded in newer {
-            let current = view.get_or_insert_with(|| {
-                TaskView::empty(task_id, recorded.envelope.plan_id.clone())
-            });
+            let current = view
+                .get_or_insert_with(|| TaskView::empty(task_id, recorded.envelope.plan_id.clone()));
             current
                 .record(recorded.sequence, &recorded.envelope)
                 .map_err(dondoc_projection::ProjectionError::Gap)?;
@@ -221,7 +224,11 @@ impl Tracker {
     }
 
     /// A page of tasks, once the projection has applied stream sequence `min_sequence`.
-    pub async fn list_tasks(&self, query: &TaskQuery, min_sequence: u64) -> Result<TaskPage, AppError> {
+    pub async fn list_tasks(
+        &self,
+        query: &TaskQuery,
+        min_sequence: u64,
+    ) -> Result<TaskPage, AppError> {
         self.wait_for_sequence(min_sequence).await?;
         Ok(self.projection.list(query)?)
     }

@@ -25,7 +25,8 @@ pub struct PlanId(String);
 
 impl PlanId {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        let valid_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
         if raw.is_empty() || raw.len() > 64 || !raw.chars().all(valid_char) {
             return Err(InvalidInput::new(
                 "plan_id",
@@ -203,7 +204,10 @@ mod tests {
         for bad in ["", "a.b", "a b", "a*", "a>", "A", "189/KH-UBND"] {
             assert!(PlanId::parse(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(PlanId::parse("qng-189_2022").unwrap().as_str(), "qng-189_2022");
+        assert_eq!(
+            PlanId::parse("qng-189_2022").unwrap().as_str(),
+            "qng-189_2022"
+        );
     }
 
     #[test]
@@ -213,7 +217,10 @@ mod tests {
         assert_eq!(first, TaskId::for_appendix_row(&plan, Some("6"), "6.1", 1));
         assert_ne!(first, TaskId::for_appendix_row(&plan, Some("6"), "6.1", 2));
         let other_plan = PlanId::parse("other").unwrap();
-        assert_ne!(first, TaskId::for_appendix_row(&other_plan, Some("6"), "6.1", 1));
+        assert_ne!(
+            first,
+            TaskId::for_appendix_row(&other_plan, Some("6"), "6.1", 1)
+        );
     }
 
     #[test]

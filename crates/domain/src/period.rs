@@ -23,7 +23,9 @@ impl ReportingPeriod {
         let invalid = || {
             InvalidInput::new(
                 "period",
-                format!("{raw:?} must be a year (\"2023\") or a quarter (\"2023-Q1\" .. \"2023-Q4\")"),
+                format!(
+                    "{raw:?} must be a year (\"2023\") or a quarter (\"2023-Q1\" .. \"2023-Q4\")"
+                ),
             )
         };
         let raw_trimmed = raw.trim();
@@ -38,9 +40,7 @@ impl ReportingPeriod {
         match quarter_text {
             None => Ok(Self::Year(year)),
             Some(quarter_text) => {
-                let digits = quarter_text
-                    .strip_prefix(['Q', 'q'])
-                    .ok_or_else(invalid)?;
+                let digits = quarter_text.strip_prefix(['Q', 'q']).ok_or_else(invalid)?;
                 let quarter: u8 = digits.parse().map_err(|_| invalid())?;
                 if !(1..=4).contains(&quarter) {
                     return Err(invalid());
@@ -60,7 +60,10 @@ impl ReportingPeriod {
     pub fn starts_at(&self) -> OffsetDateTime {
         let (year, month) = match *self {
             Self::Year(year) => (year, Month::January),
-            Self::Quarter { year, quarter } => (year, Month::try_from(quarter * 3 - 2).unwrap_or(Month::January)),
+            Self::Quarter { year, quarter } => (
+                year,
+                Month::try_from(quarter * 3 - 2).unwrap_or(Month::January),
+            ),
         };
         // Years are bounded to 2000..=2100 by `parse`, so the date always exists.
         let first_day = Date::from_calendar_date(year, month, 1).unwrap_or(Date::MIN);
@@ -98,10 +101,16 @@ mod tests {
 
     #[test]
     fn parses_years_and_quarters() {
-        assert_eq!(ReportingPeriod::parse("2023").unwrap(), ReportingPeriod::Year(2023));
+        assert_eq!(
+            ReportingPeriod::parse("2023").unwrap(),
+            ReportingPeriod::Year(2023)
+        );
         assert_eq!(
             ReportingPeriod::parse("2024-q3").unwrap(),
-            ReportingPeriod::Quarter { year: 2024, quarter: 3 }
+            ReportingPeriod::Quarter {
+                year: 2024,
+                quarter: 3
+            }
         );
         for bad in ["", "23", "2023-Q5", "2023-Q0", "2023-X1", "1999", "Q1"] {
             assert!(ReportingPeriod::parse(bad).is_err(), "{bad:?} accepted");
@@ -110,7 +119,10 @@ mod tests {
 
     #[test]
     fn quarter_starts_on_first_day_of_its_first_month_in_vietnam() {
-        let q3 = ReportingPeriod::Quarter { year: 2024, quarter: 3 };
+        let q3 = ReportingPeriod::Quarter {
+            year: 2024,
+            quarter: 3,
+        };
         assert_eq!(q3.starts_at(), datetime!(2024-07-01 00:00 +07:00));
     }
 

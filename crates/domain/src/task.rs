@@ -21,6 +21,7 @@ use crate::vietnam_time::in_vietnam;
 
 /// What a client or worker asks of a task. Imperative names; the events are past tense.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // reason: commands are short-lived; boxing buys nothing measurable
 pub enum TaskCommand {
     /// Create the task from an appendix row. Idempotent for identical content.
     AssignTask(TaskAssigned),
@@ -102,10 +103,12 @@ pub fn decide(
                 return Err(DomainError::NotAssigned);
             }
             let note = non_empty_text("note", note)?;
-            Ok(vec![TaskEvent::CoordinationRecorded(CoordinationRecorded {
-                agency: agency.clone(),
-                note,
-            })])
+            Ok(vec![TaskEvent::CoordinationRecorded(
+                CoordinationRecorded {
+                    agency: agency.clone(),
+                    note,
+                },
+            )])
         }
         TaskCommand::SubmitReport {
             period,
@@ -155,7 +158,10 @@ pub fn decide(
     }
 }
 
-fn decide_assign(state: &TaskState, assigned: &TaskAssigned) -> Result<Vec<TaskEvent>, DomainError> {
+fn decide_assign(
+    state: &TaskState,
+    assigned: &TaskAssigned,
+) -> Result<Vec<TaskEvent>, DomainError> {
     if assigned.lead.is_empty() {
         return Err(InvalidInput::new("lead", "a task needs at least one lead agency").into());
     }
@@ -168,7 +174,10 @@ fn decide_assign(state: &TaskState, assigned: &TaskAssigned) -> Result<Vec<TaskE
         ("title", existing.title != assigned.title),
         ("content", existing.content != assigned.content),
         ("lead", existing.lead != assigned.lead),
-        ("coordinators", existing.coordinators != assigned.coordinators),
+        (
+            "coordinators",
+            existing.coordinators != assigned.coordinators,
+        ),
         ("timeframe", existing.timeframe != assigned.timeframe),
         ("extra", existing.extra != assigned.extra),
         ("plan_year", existing.plan_year != assigned.plan_year),

@@ -44,7 +44,9 @@ struct Scenario {
 }
 
 fn given(events: Vec<TaskEvent>) -> Scenario {
-    let mut scenario = Scenario { history: Vec::new() };
+    let mut scenario = Scenario {
+        history: Vec::new(),
+    };
     for event in events {
         scenario.record(event, datetime!(2023-01-10 09:00 +07:00));
     }
@@ -57,7 +59,11 @@ impl Scenario {
         self.history.push(envelope(version, at, event));
     }
 
-    fn when(&self, command: TaskCommand, now: OffsetDateTime) -> Result<Vec<TaskEvent>, DomainError> {
+    fn when(
+        &self,
+        command: TaskCommand,
+        now: OffsetDateTime,
+    ) -> Result<Vec<TaskEvent>, DomainError> {
         decide(&replay(&self.history), &command, now)
     }
 }
@@ -124,12 +130,16 @@ fn assigning_without_a_lead_is_invalid() {
     let error = given(vec![])
         .when(TaskCommand::AssignTask(leaderless), MARCH_2023)
         .unwrap_err();
-    assert!(matches!(error, DomainError::Invalid(InvalidInput { ref field, .. }) if field == "lead"));
+    assert!(
+        matches!(error, DomainError::Invalid(InvalidInput { ref field, .. }) if field == "lead")
+    );
 }
 
 #[test]
 fn reporting_on_an_unassigned_task_is_not_found() {
-    let error = given(vec![]).when(report("2023-Q1", "done"), MARCH_2023).unwrap_err();
+    let error = given(vec![])
+        .when(report("2023-Q1", "done"), MARCH_2023)
+        .unwrap_err();
     assert_eq!(error, DomainError::NotAssigned);
 }
 
@@ -141,7 +151,10 @@ fn a_report_in_the_timeframe_is_recorded_trimmed() {
     assert_eq!(
         events,
         vec![TaskEvent::ReportSubmitted(ReportSubmitted {
-            period: ReportingPeriod::Quarter { year: 2023, quarter: 1 },
+            period: ReportingPeriod::Quarter {
+                year: 2023,
+                quarter: 1
+            },
             reported_by: agency("Sở TT&TT"),
             content: "Đã tổ chức".into(),
         })]
@@ -153,7 +166,9 @@ fn an_empty_report_names_the_content_field() {
     let error = given(vec![TaskEvent::TaskAssigned(assignment(None))])
         .when(report("2023-Q1", "   "), MARCH_2023)
         .unwrap_err();
-    assert!(matches!(error, DomainError::Invalid(InvalidInput { ref field, .. }) if field == "content"));
+    assert!(
+        matches!(error, DomainError::Invalid(InvalidInput { ref field, .. }) if field == "content")
+    );
 }
 
 #[test]
@@ -189,9 +204,15 @@ fn coordination_is_recorded_for_an_assigned_task() {
 
 #[test]
 fn overdue_is_marked_once_and_only_after_the_deadline() {
-    let q1 = ReportingPeriod::Quarter { year: 2023, quarter: 1 };
+    let q1 = ReportingPeriod::Quarter {
+        year: 2023,
+        quarter: 1,
+    };
     let deadline = datetime!(2023-03-25 00:00 +07:00);
-    let mark = TaskCommand::MarkOverdue { period: q1, deadline };
+    let mark = TaskCommand::MarkOverdue {
+        period: q1,
+        deadline,
+    };
     let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
 
     let early = scenario.when(mark.clone(), deadline - time::Duration::seconds(1));
@@ -200,14 +221,23 @@ fn overdue_is_marked_once_and_only_after_the_deadline() {
     let events = scenario.when(mark.clone(), deadline).unwrap();
     assert_eq!(events.len(), 1);
     scenario.record(events[0].clone(), deadline);
-    assert!(scenario.when(mark, deadline + time::Duration::days(1)).unwrap().is_empty());
+    assert!(scenario
+        .when(mark, deadline + time::Duration::days(1))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn overdue_is_not_marked_when_the_report_came_in_time_but_is_when_it_came_late() {
-    let q1 = ReportingPeriod::Quarter { year: 2023, quarter: 1 };
+    let q1 = ReportingPeriod::Quarter {
+        year: 2023,
+        quarter: 1,
+    };
     let deadline = datetime!(2023-03-25 00:00 +07:00);
-    let mark = TaskCommand::MarkOverdue { period: q1, deadline };
+    let mark = TaskCommand::MarkOverdue {
+        period: q1,
+        deadline,
+    };
 
     let mut on_time = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
     on_time.record(
@@ -229,15 +259,27 @@ fn overdue_is_not_marked_when_the_report_came_in_time_but_is_when_it_came_late()
         }),
         deadline + time::Duration::seconds(1),
     );
-    assert_eq!(late.when(mark, deadline + time::Duration::days(1)).unwrap().len(), 1);
+    assert_eq!(
+        late.when(mark, deadline + time::Duration::days(1))
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
 fn envelope_json_round_trips_and_is_stamped_in_vietnam_time() {
     let utc = datetime!(2023-03-20 03:00 UTC);
-    let original = envelope(1, utc, TaskEvent::TaskAssigned(assignment(Some("2023 - 2024"))));
+    let original = envelope(
+        1,
+        utc,
+        TaskEvent::TaskAssigned(assignment(Some("2023 - 2024"))),
+    );
     let json = String::from_utf8(original.encode()).unwrap();
-    assert!(json.contains("\"occurred_at\":\"2023-03-20T10:00:00+07:00\""), "{json}");
+    assert!(
+        json.contains("\"occurred_at\":\"2023-03-20T10:00:00+07:00\""),
+        "{json}"
+    );
     assert!(json.contains("\"type\":\"task_assigned\""), "{json}");
     assert_eq!(EventEnvelope::decode(json.as_bytes()).unwrap(), original);
 }
@@ -276,7 +318,10 @@ fn arbitrary_commands() -> impl Strategy<Value = Vec<(u8, u8, i64)>> {
 }
 
 fn command_for(kind: u8, quarter: u8) -> TaskCommand {
-    let period = ReportingPeriod::Quarter { year: 2023, quarter };
+    let period = ReportingPeriod::Quarter {
+        year: 2023,
+        quarter,
+    };
     match kind {
         0 => TaskCommand::AssignTask(assignment(None)),
         1 => TaskCommand::RecordCoordination {

@@ -56,9 +56,9 @@ impl Timeframe {
         match self.schedule {
             Schedule::PlanYear { year: only } | Schedule::Year { year: only } => year == only,
             Schedule::Range { from, to } => (from..=to).contains(&year),
-            Schedule::Annual { from } | Schedule::Ongoing { from } | Schedule::Unparsed { from } => {
-                year >= from
-            }
+            Schedule::Annual { from }
+            | Schedule::Ongoing { from }
+            | Schedule::Unparsed { from } => year >= from,
         }
     }
 }
@@ -114,8 +114,20 @@ mod tests {
             (Some("Hằng năm"), Schedule::Annual { from: 2023 }),
             (Some("Thường xuyên"), Schedule::Ongoing { from: 2023 }),
             (Some("2024"), Schedule::Year { year: 2024 }),
-            (Some("2023 - 2024"), Schedule::Range { from: 2023, to: 2024 }),
-            (Some("2025-2030"), Schedule::Range { from: 2025, to: 2030 }),
+            (
+                Some("2023 - 2024"),
+                Schedule::Range {
+                    from: 2023,
+                    to: 2024,
+                },
+            ),
+            (
+                Some("2025-2030"),
+                Schedule::Range {
+                    from: 2025,
+                    to: 2030,
+                },
+            ),
             (Some("Quý II/2023"), Schedule::Unparsed { from: 2023 }),
         ];
         for (text, expected) in cases {
@@ -132,7 +144,10 @@ mod tests {
     #[test]
     fn covers_periods_by_year() {
         let range = Timeframe::parse(Some("2023 - 2024"), 2023);
-        assert!(range.covers(&ReportingPeriod::Quarter { year: 2024, quarter: 4 }));
+        assert!(range.covers(&ReportingPeriod::Quarter {
+            year: 2024,
+            quarter: 4
+        }));
         assert!(!range.covers(&ReportingPeriod::Year(2025)));
         let plan_year = Timeframe::parse(None, 2023);
         assert!(plan_year.covers(&ReportingPeriod::Year(2023)));

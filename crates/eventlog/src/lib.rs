@@ -45,7 +45,10 @@ pub enum LogError {
     /// NATS or JetStream cannot be reached or did not answer in time.
     /// Handling: UNAVAILABLE (retry later).
     #[error("event log unavailable while {action}: {detail}")]
-    Unavailable { action: &'static str, detail: String },
+    Unavailable {
+        action: &'static str,
+        detail: String,
+    },
 
     /// Another writer appended to the task since its state was read.
     /// Handling: ABORTED (re-read and retry).
@@ -122,7 +125,10 @@ impl EventLog {
     }
 
     /// Opens the stream over an existing connection, creating it append-only if missing.
-    pub async fn open(client: async_nats::Client, options: &EventLogOptions) -> Result<Self, LogError> {
+    pub async fn open(
+        client: async_nats::Client,
+        options: &EventLogOptions,
+    ) -> Result<Self, LogError> {
         let jetstream = jetstream::new(client);
         let config = StreamConfig {
             name: STREAM_NAME.to_owned(),
@@ -176,7 +182,10 @@ impl EventLog {
             .message_id(message_id)
             .expected_last_subject_sequence(expected_last_sequence)
             .header("Dondoc-Event-Type", envelope.event.type_name())
-            .header("Dondoc-Schema-Version", envelope.schema_version.to_string().as_str());
+            .header(
+                "Dondoc-Schema-Version",
+                envelope.schema_version.to_string().as_str(),
+            );
         let ack = self
             .jetstream
             .send_publish(subject.clone(), message)
@@ -236,7 +245,8 @@ impl EventLog {
     pub async fn follow(
         &self,
         start_sequence: u64,
-    ) -> Result<impl Stream<Item = Result<RecordedEvent, LogError>> + Send + 'static, LogError> {
+    ) -> Result<impl Stream<Item = Result<RecordedEvent, LogError>> + Send + 'static, LogError>
+    {
         let consumer = self
             .stream
             .create_consumer(OrderedConfig {

@@ -110,12 +110,12 @@ impl NatsServer {
         })?;
         let config_path = options.run_dir.join("nats-server.conf");
         let log_path = options.run_dir.join("nats-server.log");
-        fs::write(&config_path, render_config(options, &ports_dir, &log_path)).map_err(|source| {
-            EmbedError::Prepare {
+        fs::write(&config_path, render_config(options, &ports_dir, &log_path)).map_err(
+            |source| EmbedError::Prepare {
                 path: config_path.clone(),
                 source,
-            }
-        })?;
+            },
+        )?;
 
         let mut command = Command::new(&options.binary);
         command
@@ -174,7 +174,8 @@ impl NatsServer {
         };
         let pid = child.id();
         if let Ok(None) = child.try_wait() {
-            kill(Pid::from_raw(pid as i32), signal).map_err(|source| EmbedError::Signal { pid, source })?;
+            kill(Pid::from_raw(pid as i32), signal)
+                .map_err(|source| EmbedError::Signal { pid, source })?;
             let deadline = Instant::now() + STOP_TIMEOUT;
             while let Ok(None) = child.try_wait() {
                 if Instant::now() >= deadline {
@@ -221,7 +222,9 @@ impl Drop for NatsServer {
 }
 
 fn render_config(options: &NatsServerOptions, ports_dir: &Path, log_path: &Path) -> String {
-    let port = options.port.map_or("-1".to_owned(), |port| port.to_string());
+    let port = options
+        .port
+        .map_or("-1".to_owned(), |port| port.to_string());
     let sync = if options.sync_always {
         "  sync_interval: always\n"
     } else {
@@ -312,7 +315,10 @@ mod tests {
     fn config_quotes_paths_and_syncs_by_default() {
         let options = NatsServerOptions::in_data_dir("/bin/x".into(), Path::new("/tmp/a b"));
         let config = render_config(&options, Path::new("/tmp/a b/p"), Path::new("/tmp/l"));
-        assert!(config.contains("store_dir: \"/tmp/a b/jetstream\""), "{config}");
+        assert!(
+            config.contains("store_dir: \"/tmp/a b/jetstream\""),
+            "{config}"
+        );
         assert!(config.contains("sync_interval: always"), "{config}");
         assert!(config.contains("port: -1"), "{config}");
         assert!(config.contains("host: 127.0.0.1"), "{config}");
@@ -334,7 +340,8 @@ mod tests {
             panic!("nats-server is required: run deploy/install-nats-server.sh");
         };
         let data_dir = tempfile::tempdir().unwrap();
-        let server = NatsServer::start(&NatsServerOptions::in_data_dir(binary, data_dir.path())).unwrap();
+        let server =
+            NatsServer::start(&NatsServerOptions::in_data_dir(binary, data_dir.path())).unwrap();
         assert!(server.client_url().starts_with("nats://127.0.0.1:"));
         let pid = server.pid();
         std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();

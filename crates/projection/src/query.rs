@@ -105,7 +105,11 @@ impl ProjectionStore {
         // The most selective index serves the scan; other filters are checked per view.
         let plan_part = query.plan_id.as_ref().map(plan_prefix).unwrap_or_default();
         let (index_tag, tree, prefix) = match (&query.lead, &query.coordinator) {
-            (Some(lead), _) => (b'L', &self.by_lead, [agency_prefix(lead), plan_part].concat()),
+            (Some(lead), _) => (
+                b'L',
+                &self.by_lead,
+                [agency_prefix(lead), plan_part].concat(),
+            ),
             (None, Some(coordinator)) => (
                 b'C',
                 &self.by_coordinator,
@@ -140,10 +144,13 @@ impl ProjectionStore {
                 break;
             }
             let task_bytes = &key[key.len() - 16..];
-            let Some(stored) = self.tasks.get(task_bytes).map_err(|source| ProjectionError::Storage {
-                action: "reading a listed task",
-                source,
-            })?
+            let Some(stored) =
+                self.tasks
+                    .get(task_bytes)
+                    .map_err(|source| ProjectionError::Storage {
+                        action: "reading a listed task",
+                        source,
+                    })?
             else {
                 continue;
             };
@@ -173,7 +180,10 @@ fn matches_filters(view: &TaskView, query: &TaskQuery) -> bool {
             .iter()
             .any(|agency| agency.match_key() == wanted.match_key())
     };
-    query.plan_id.as_ref().is_none_or(|plan| *plan == view.plan_id)
+    query
+        .plan_id
+        .as_ref()
+        .is_none_or(|plan| *plan == view.plan_id)
         && query
             .lead
             .as_ref()

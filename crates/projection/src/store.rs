@@ -14,7 +14,9 @@
 use std::path::Path;
 
 use dondoc_domain::{EventEnvelope, TaskId};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional, TransactionalTree};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+};
 use sled::Tree;
 
 use crate::query::{index_entries, IndexEntry};
@@ -43,18 +45,20 @@ pub enum ApplyOutcome {
 
 impl ProjectionStore {
     pub fn open(path: &Path) -> Result<Self, ProjectionError> {
-        let db = sled::Config::new()
-            .path(path)
-            .open()
-            .map_err(|source| ProjectionError::Storage {
-                action: "opening the projection store",
-                source,
-            })?;
+        let db =
+            sled::Config::new()
+                .path(path)
+                .open()
+                .map_err(|source| ProjectionError::Storage {
+                    action: "opening the projection store",
+                    source,
+                })?;
         let open_tree = |name: &str| {
-            db.open_tree(name).map_err(|source| ProjectionError::Storage {
-                action: "opening a projection tree",
-                source,
-            })
+            db.open_tree(name)
+                .map_err(|source| ProjectionError::Storage {
+                    action: "opening a projection tree",
+                    source,
+                })
         };
         Ok(Self {
             tasks: open_tree("tasks")?,
@@ -68,24 +72,41 @@ impl ProjectionStore {
 
     /// The stream sequence of the last event applied (0 for a fresh store).
     pub fn checkpoint(&self) -> Result<u64, ProjectionError> {
-        let stored = self.meta.get(CHECKPOINT_KEY).map_err(|source| ProjectionError::Storage {
-            action: "reading the checkpoint",
-            source,
-        })?;
+        let stored = self
+            .meta
+            .get(CHECKPOINT_KEY)
+            .map_err(|source| ProjectionError::Storage {
+                action: "reading the checkpoint",
+                source,
+            })?;
         Ok(stored.map_or(0, |bytes| decode_u64(&bytes)))
     }
 
     /// Applies the event stored at `sequence`, together with the checkpoint.
-    pub fn apply(&self, sequence: u64, envelope: &EventEnvelope) -> Result<ApplyOutcome, ProjectionError> {
-        let trees = (&self.tasks, &self.by_plan, &self.by_lead, &self.by_coordinator, &self.meta);
+    pub fn apply(
+        &self,
+        sequence: u64,
+        envelope: &EventEnvelope,
+    ) -> Result<ApplyOutcome, ProjectionError> {
+        let trees = (
+            &self.tasks,
+            &self.by_plan,
+            &self.by_lead,
+            &self.by_coordinator,
+            &self.meta,
+        );
         let result = trees.transaction(|(tasks, by_plan, by_lead, by_coordinator, meta)| {
-            let checkpoint = meta.get(CHECKPOINT_KEY)?.map_or(0, |bytes| decode_u64(&bytes));
+            let checkpoint = meta
+                .get(CHECKPOINT_KEY)?
+                .map_or(0, |bytes| decode_u64(&bytes));
             if sequence <= checkpoint {
                 return Ok(ApplyOutcome::Skipped);
             }
             let key = envelope.task_id.as_uuid().into_bytes();
             let previous = match tasks.get(key)? {
-                Some(bytes) => Some(decode_view(&bytes).map_err(ConflictableTransactionError::Abort)?),
+                Some(bytes) => {
+                    Some(decode_view(&bytes).map_err(ConflictableTransactionError::Abort)?)
+                }
                 None => None,
             };
             let mut view = previous
@@ -100,10 +121,16 @@ impl ProjectionStore {
             }
             let old_entries = previous.as_ref().map(index_entries).unwrap_or_default();
             let new_entries = index_entries(&view);
-            for entry in old_entries.iter().filter(|entry| !new_entries.contains(entry)) {
+            for entry in old_entries
+                .iter()
+                .filter(|entry| !new_entries.contains(entry))
+            {
                 index_tree(entry, by_plan, by_lead, by_coordinator).remove(entry.key())?;
             }
-            for entry in new_entries.iter().filter(|entry| !old_entries.contains(entry)) {
+            for entry in new_entries
+                .iter()
+                .filter(|entry| !old_entries.contains(entry))
+            {
                 index_tree(entry, by_plan, by_lead, by_coordinator).insert(entry.key(), &[])?;
             }
             tasks.insert(&key, encode_view(&view))?;
@@ -138,7 +165,13 @@ impl ProjectionStore {
     /// Drops every view, index and the checkpoint, so the projection is rebuilt from
     /// the start of the stream.
     pub fn wipe(&self) -> Result<(), ProjectionError> {
-        for tree in [&self.tasks, &self.by_plan, &self.by_lead, &self.by_coordinator, &self.meta] {
+        for tree in [
+            &self.tasks,
+            &self.by_plan,
+            &self.by_lead,
+            &self.by_coordinator,
+            &self.meta,
+        ] {
             tree.clear().map_err(|source| ProjectionError::Storage {
                 action: "wiping the projection",
                 source,

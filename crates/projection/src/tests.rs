@@ -1,8 +1,8 @@
 //! Store tests on a real sled database in a temporary directory.
 
 use dondoc_domain::{
-    AgencyName, AppendixRowRef, EventEnvelope, PlanId, ReportSubmitted, ReportingPeriod,
-    RequestId, TaskAssigned, TaskEvent, TaskId, Timeframe,
+    AgencyName, AppendixRowRef, EventEnvelope, PlanId, ReportSubmitted, ReportingPeriod, RequestId,
+    TaskAssigned, TaskEvent, TaskId, Timeframe,
 };
 use time::macros::datetime;
 use uuid::Uuid;
@@ -10,10 +10,18 @@ use uuid::Uuid;
 use super::*;
 
 fn agencies(names: &[&str]) -> Vec<AgencyName> {
-    names.iter().map(|name| AgencyName::parse(name).unwrap()).collect()
+    names
+        .iter()
+        .map(|name| AgencyName::parse(name).unwrap())
+        .collect()
 }
 
-fn assigned_envelope(plan: &str, position: usize, lead: &[&str], coordinators: &[&str]) -> EventEnvelope {
+fn assigned_envelope(
+    plan: &str,
+    position: usize,
+    lead: &[&str],
+    coordinators: &[&str],
+) -> EventEnvelope {
     let plan_id = PlanId::parse(plan).unwrap();
     let row_number = format!("1.{position}");
     let task_id = TaskId::for_appendix_row(&plan_id, Some("1"), &row_number, 1);
@@ -76,7 +84,12 @@ fn applies_events_and_moves_the_checkpoint_with_them() {
     let (_dir, store) = open_store();
     let assigned = assigned_envelope("p", 0, &["Sở TT&TT"], &[]);
     assert_eq!(store.apply(1, &assigned).unwrap(), ApplyOutcome::Applied);
-    assert_eq!(store.apply(2, &report_envelope(&assigned, 2, "r1")).unwrap(), ApplyOutcome::Applied);
+    assert_eq!(
+        store
+            .apply(2, &report_envelope(&assigned, 2, "r1"))
+            .unwrap(),
+        ApplyOutcome::Applied
+    );
     assert_eq!(store.checkpoint().unwrap(), 2);
     let view = store.task(&assigned.task_id).unwrap().unwrap();
     assert_eq!(view.state.version, 2);
@@ -93,7 +106,16 @@ fn redelivered_events_are_skipped_not_doubled() {
     store.apply(2, &report).unwrap();
     assert_eq!(store.apply(2, &report).unwrap(), ApplyOutcome::Skipped);
     assert_eq!(store.apply(1, &assigned).unwrap(), ApplyOutcome::Skipped);
-    assert_eq!(store.task(&assigned.task_id).unwrap().unwrap().state.reports.len(), 1);
+    assert_eq!(
+        store
+            .task(&assigned.task_id)
+            .unwrap()
+            .unwrap()
+            .state
+            .reports
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -101,7 +123,9 @@ fn a_version_gap_is_refused_and_leaves_the_checkpoint() {
     let (_dir, store) = open_store();
     let assigned = assigned_envelope("p", 0, &["Sở TT&TT"], &[]);
     store.apply(1, &assigned).unwrap();
-    let error = store.apply(2, &report_envelope(&assigned, 3, "r1")).unwrap_err();
+    let error = store
+        .apply(2, &report_envelope(&assigned, 3, "r1"))
+        .unwrap_err();
     assert!(matches!(error, ProjectionError::Gap(_)), "{error}");
     assert_eq!(store.checkpoint().unwrap(), 1);
 }
@@ -112,9 +136,19 @@ fn lists_by_plan_in_appendix_order_with_page_tokens() {
     let mut sequence = 0;
     for position in [3, 0, 2, 1, 4] {
         sequence += 1;
-        store.apply(sequence, &assigned_envelope("alpha", position, &["Sở TT&TT"], &[])).unwrap();
+        store
+            .apply(
+                sequence,
+                &assigned_envelope("alpha", position, &["Sở TT&TT"], &[]),
+            )
+            .unwrap();
         sequence += 1;
-        store.apply(sequence, &assigned_envelope("beta", position, &["Sở Nội vụ"], &[])).unwrap();
+        store
+            .apply(
+                sequence,
+                &assigned_envelope("beta", position, &["Sở Nội vụ"], &[]),
+            )
+            .unwrap();
     }
     let mut query = TaskQuery {
         plan_id: Some(PlanId::parse("alpha").unwrap()),
@@ -125,37 +159,79 @@ fn lists_by_plan_in_appendix_order_with_page_tokens() {
     loop {
         let page = store.list(&query).unwrap();
         assert!(page.tasks.len() <= 2);
-        titles.extend(page.tasks.iter().map(|view| view.state.assignment.as_ref().unwrap().details.title.clone()));
+        titles.extend(page.tasks.iter().map(|view| {
+            view.state
+                .assignment
+                .as_ref()
+                .unwrap()
+                .details
+                .title
+                .clone()
+        }));
         match page.next_page_token {
             Some(token) => query.page_token = Some(token),
             None => break,
         }
     }
     assert_eq!(titles, ["task 0", "task 1", "task 2", "task 3", "task 4"]);
-    let everything = store.list(&TaskQuery { page_size: 100, ..Default::default() }).unwrap();
+    let everything = store
+        .list(&TaskQuery {
+            page_size: 100,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(everything.tasks.len(), 10);
 }
 
 #[test]
 fn filters_by_lead_and_coordinator_case_insensitively() {
     let (_dir, store) = open_store();
-    store.apply(1, &assigned_envelope("p", 0, &["Sở TT&TT"], &["UBND cấp huyện"])).unwrap();
-    store.apply(2, &assigned_envelope("p", 1, &["UBND cấp huyện"], &["Sở TT&TT"])).unwrap();
-    store.apply(3, &assigned_envelope("q", 0, &["Sở TT&TT"], &[])).unwrap();
+    store
+        .apply(
+            1,
+            &assigned_envelope("p", 0, &["Sở TT&TT"], &["UBND cấp huyện"]),
+        )
+        .unwrap();
+    store
+        .apply(
+            2,
+            &assigned_envelope("p", 1, &["UBND cấp huyện"], &["Sở TT&TT"]),
+        )
+        .unwrap();
+    store
+        .apply(3, &assigned_envelope("q", 0, &["Sở TT&TT"], &[]))
+        .unwrap();
     let lead = |name: &str, plan: Option<&str>| TaskQuery {
         lead: Some(AgencyName::parse(name).unwrap()),
         plan_id: plan.map(|plan| PlanId::parse(plan).unwrap()),
         ..Default::default()
     };
     assert_eq!(store.list(&lead("sở tt&tt", None)).unwrap().tasks.len(), 2);
-    assert_eq!(store.list(&lead("Sở TT&TT", Some("p"))).unwrap().tasks.len(), 1);
+    assert_eq!(
+        store
+            .list(&lead("Sở TT&TT", Some("p")))
+            .unwrap()
+            .tasks
+            .len(),
+        1
+    );
     let coordinator = TaskQuery {
         coordinator: Some(AgencyName::parse("UBND cấp huyện").unwrap()),
         ..Default::default()
     };
     let page = store.list(&coordinator).unwrap();
     assert_eq!(page.tasks.len(), 1);
-    assert_eq!(page.tasks[0].state.assignment.as_ref().unwrap().details.source.position, 0);
+    assert_eq!(
+        page.tasks[0]
+            .state
+            .assignment
+            .as_ref()
+            .unwrap()
+            .details
+            .source
+            .position,
+        0
+    );
 }
 
 #[test]
@@ -163,25 +239,44 @@ fn a_page_token_from_another_query_is_refused() {
     let (_dir, store) = open_store();
     for position in 0..3 {
         store
-            .apply(position as u64 + 1, &assigned_envelope("p", position, &["Sở TT&TT"], &[]))
+            .apply(
+                position as u64 + 1,
+                &assigned_envelope("p", position, &["Sở TT&TT"], &[]),
+            )
             .unwrap();
     }
-    let first = store.list(&TaskQuery { page_size: 1, ..Default::default() }).unwrap();
+    let first = store
+        .list(&TaskQuery {
+            page_size: 1,
+            ..Default::default()
+        })
+        .unwrap();
     let token = first.next_page_token.unwrap();
     let by_lead = TaskQuery {
         lead: Some(AgencyName::parse("Sở TT&TT").unwrap()),
         page_token: Some(token),
         ..Default::default()
     };
-    assert!(matches!(store.list(&by_lead), Err(ProjectionError::InvalidPageToken)));
-    let garbage = TaskQuery { page_token: Some("zz".into()), ..Default::default() };
-    assert!(matches!(store.list(&garbage), Err(ProjectionError::InvalidPageToken)));
+    assert!(matches!(
+        store.list(&by_lead),
+        Err(ProjectionError::InvalidPageToken)
+    ));
+    let garbage = TaskQuery {
+        page_token: Some("zz".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.list(&garbage),
+        Err(ProjectionError::InvalidPageToken)
+    ));
 }
 
 #[test]
 fn wipe_empties_everything_for_a_rebuild() {
     let (_dir, store) = open_store();
-    store.apply(1, &assigned_envelope("p", 0, &["Sở TT&TT"], &[])).unwrap();
+    store
+        .apply(1, &assigned_envelope("p", 0, &["Sở TT&TT"], &[]))
+        .unwrap();
     store.wipe().unwrap();
     assert_eq!(store.checkpoint().unwrap(), 0);
     assert_eq!(store.task_count(), 0);

@@ -51,7 +51,11 @@ impl TaskView {
     }
 
     /// Applies the event stored at `sequence`, unless the view already has it.
-    pub fn record(&mut self, sequence: u64, envelope: &EventEnvelope) -> Result<Recorded, VersionGap> {
+    pub fn record(
+        &mut self,
+        sequence: u64,
+        envelope: &EventEnvelope,
+    ) -> Result<Recorded, VersionGap> {
         if envelope.version <= self.state.version {
             return Ok(Recorded::AlreadyApplied);
         }

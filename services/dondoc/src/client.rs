@@ -10,7 +10,12 @@ use tonic::transport::Channel;
 #[derive(Debug, clap::Args)]
 pub struct ServerArg {
     /// The server's gRPC address.
-    #[arg(long, env = "DONDOC_SERVER", default_value = "http://127.0.0.1:50051", global = true)]
+    #[arg(
+        long,
+        env = "DONDOC_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
     server: String,
 }
 
@@ -110,17 +115,23 @@ fn new_request_id(given: Option<String>) -> String {
 }
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let content = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let content = String::from_utf8(content)
-        .map_err(|err| anyhow::anyhow!("{}: not UTF-8 text (byte {})", args.file.display(), err.utf8_error().valid_up_to()))?;
+    let content =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let content = String::from_utf8(content).map_err(|err| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (byte {})",
+            args.file.display(),
+            err.utf8_error().valid_up_to()
+        )
+    })?;
     let request_id = args.request_id.unwrap_or_else(|| {
         let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, content.as_bytes());
         format!("import-{}-{digest}", args.plan)
     });
-    let source_name = args
-        .file
-        .file_name()
-        .map_or_else(|| args.file.display().to_string(), |name| name.to_string_lossy().into_owned());
+    let source_name = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
     let mut client = connect(&args.server).await?;
     let response = client
         .import_plan(pb::ImportPlanRequest {
@@ -141,7 +152,10 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         response.tasks_unchanged
     );
     for warning in &response.warnings {
-        println!("warning: line {} (row {}): {}: {}", warning.line, warning.row_number, warning.field, warning.message);
+        println!(
+            "warning: line {} (row {}): {}: {}",
+            warning.line, warning.row_number, warning.field, warning.message
+        );
     }
     Ok(())
 }
@@ -196,7 +210,10 @@ pub async fn tasks(command: TasksCommand) -> anyhow::Result<()> {
         TasksCommand::Get { task_id, server } => {
             let mut client = connect(&server).await?;
             let task = client
-                .get_task(pb::GetTaskRequest { task_id, min_version: 0 })
+                .get_task(pb::GetTaskRequest {
+                    task_id,
+                    min_version: 0,
+                })
                 .await
                 .map_err(status_error("reading the task"))?
                 .into_inner()
@@ -218,8 +235,14 @@ fn truncate(text: &str, max_chars: usize) -> String {
 
 fn print_task(task: &pb::Task) {
     println!("task        {}", task.task_id);
-    println!("plan        {} (row {}, section {} {})", task.plan_id, task.row_number, task.section_number, task.section_title);
-    println!("version     {} (stream sequence {})", task.version, task.stream_sequence);
+    println!(
+        "plan        {} (row {}, section {} {})",
+        task.plan_id, task.row_number, task.section_number, task.section_title
+    );
+    println!(
+        "version     {} (stream sequence {})",
+        task.version, task.stream_sequence
+    );
     println!("title       {}", task.title);
     if !task.content.is_empty() {
         println!("content     {}", task.content);
@@ -227,26 +250,49 @@ fn print_task(task: &pb::Task) {
     println!("lead        {}", task.lead_agencies.join("; "));
     println!("coordinate  {}", task.coordinating_agencies.join("; "));
     if let Some(timeframe) = &task.timeframe {
-        let text = if timeframe.text.is_empty() { "(none given)" } else { &timeframe.text };
-        println!("timeframe   {text} [{} from {}]", timeframe.kind, timeframe.from_year);
+        let text = if timeframe.text.is_empty() {
+            "(none given)"
+        } else {
+            &timeframe.text
+        };
+        println!(
+            "timeframe   {text} [{} from {}]",
+            timeframe.kind, timeframe.from_year
+        );
     }
     for column in &task.extra_columns {
         println!("{:<11} {}", column.header, column.value);
     }
     for report in &task.reports {
-        println!("report      {} by {} at {} (v{}): {}", report.period, report.agency, report.submitted_at, report.version, report.content);
+        println!(
+            "report      {} by {} at {} (v{}): {}",
+            report.period, report.agency, report.submitted_at, report.version, report.content
+        );
     }
     for coordination in &task.coordinations {
-        println!("coordinated {} at {} (v{}): {}", coordination.agency, coordination.recorded_at, coordination.version, coordination.note);
+        println!(
+            "coordinated {} at {} (v{}): {}",
+            coordination.agency, coordination.recorded_at, coordination.version, coordination.note
+        );
     }
     for overdue in &task.overdue {
-        println!("overdue     {} (deadline {})", overdue.period, overdue.deadline);
+        println!(
+            "overdue     {} (deadline {})",
+            overdue.period, overdue.deadline
+        );
     }
 }
 
 fn print_command(response: &pb::CommandResponse) {
-    let note = if response.unchanged { " (already recorded)" } else { "" };
-    println!("task {} now at version {}{note}", response.task_id, response.version);
+    let note = if response.unchanged {
+        " (already recorded)"
+    } else {
+        ""
+    };
+    println!(
+        "task {} now at version {}{note}",
+        response.task_id, response.version
+    );
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<()> {

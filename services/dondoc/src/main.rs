@@ -8,7 +8,11 @@ mod up;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "dondoc", version, about = "Task-assignment and deadline tracker for public agencies")]
+#[command(
+    name = "dondoc",
+    version,
+    about = "Task-assignment and deadline tracker for public agencies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -50,7 +54,9 @@ fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match cli.command {
         // The embedded nats-server is started from this (the main) thread: its
         // parent-death signal is tied to the thread that forked it.

@@ -83,7 +83,9 @@ fn start_embedded_nats(args: &UpArgs) -> anyhow::Result<NatsServer> {
     let mut options = NatsServerOptions::in_data_dir(binary, &args.data_dir.join("nats"));
     options.sync_always = !args.no_fsync;
     if args.no_fsync {
-        tracing::warn!("JetStream fsync per write is off: acknowledged events can be lost on power failure");
+        tracing::warn!(
+            "JetStream fsync per write is off: acknowledged events can be lost on power failure"
+        );
     }
     let server = NatsServer::start(&options).context("starting the embedded nats-server")?;
     tracing::info!(url = server.client_url(), pid = server.pid(), store = %options.store_dir.display(), "embedded nats-server running");
@@ -106,7 +108,8 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
         tracing::info!("wiping the projection; it is rebuilt from the stream");
         store.wipe().context("wiping the projection")?;
     }
-    let (feeder, progress) = ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
+    let (feeder, progress) =
+        ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
     let (stop_feeder, feeder_stopped) = watch::channel(false);
     let feeder_task = tokio::spawn(feeder.run(feeder_stopped));
     let tracker = Tracker::new(log, store, progress, Arc::new(SystemClock));
@@ -163,14 +166,15 @@ async fn import_sample_once(tracker: &Tracker, data_dir: &Path) -> anyhow::Resul
 }
 
 async fn shutdown_signal() {
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
         _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
