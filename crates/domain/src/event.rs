@@ -1,6 +1,6 @@
 //! Task events and their envelope: the persisted JSON format of the event log.
 //!
-//! This JSON is a compatibility boundary (docs/EVENTS.md): events already in JetStream
+//! This JSON is a compatibility boundary (EVENTS.md beside this crate): events already in JetStream
 //! must load forever. Rules: events are past-tense facts, one enum; fields are only ever
 //! added (with serde defaults), never renamed or repurposed; a change that cannot follow
 //! those rules bumps `CURRENT_SCHEMA_VERSION` and adds an upcaster in `decode`.
