@@ -8,4 +8,4 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 ./deploy/install-nats-server.sh
-exec cargo run --quiet -p dondoc -- up "$@"
+exec cargo run -p dondoc -- up "$@"

@@ -71,7 +71,12 @@ async fn kill_9_during_a_burst_loses_nothing_acknowledged_and_doubles_nothing() 
     };
     // Kill once a good part of the burst is in the stream.
     let target = 76 + requests.len() as u64 / 3;
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while nats.event_count().await < target {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "the burst stalled before the kill"
+        );
         tokio::task::yield_now().await;
     }
     dondoc.kill_9();

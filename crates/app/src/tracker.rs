@@ -202,14 +202,22 @@ impl Tracker {
         Ok(view)
     }
 
-    /// The task from the projection, once it has reached `min_version` (0: as it is).
+    /// The task from the projection, once it has reached `min_version` (0: as it is;
+    /// a task the projection has not seen yet is read from the stream).
     pub async fn get_task(&self, task_id: TaskId, min_version: u64) -> Result<TaskView, AppError> {
         let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
         let mut progress = self.progress.clone();
         loop {
             match self.projection.task(&task_id)? {
                 Some(view) if view.state.version >= min_version => return Ok(view),
-                None if min_version == 0 => return Err(AppError::TaskNotFound(task_id)),
+                // Not projected yet: the stream decides whether the task exists, so a
+                // task is never "not found" only because the projection lags.
+                None if min_version == 0 => {
+                    return self
+                        .load(task_id, None)
+                        .await?
+                        .ok_or(AppError::TaskNotFound(task_id));
+                }
                 _ => {}
             }
             if !progress.wait_for_change_until(deadline).await {
