@@ -53,7 +53,10 @@ async fn a_submitted_report_is_read_back_with_the_minimum_version() {
     assert_eq!(task.version, 2);
     assert_eq!(task.reports.len(), 1);
     assert_eq!(task.reports[0].period, "2023-Q1");
-    assert_eq!(task.reports[0].agency, "Sở TT&TT");
+    assert_eq!(
+        task.reports[0].agency, "Sở Thông tin và Truyền thông",
+        "stored under its canonical name"
+    );
     assert_eq!(task.reports[0].content, "Báo cáo quý 1");
     assert!(
         task.reports[0].submitted_at.ends_with("+07:00"),
@@ -83,7 +86,7 @@ async fn a_submitted_report_is_read_back_with_the_minimum_version() {
         .into_inner()
         .task
         .unwrap();
-    assert_eq!(task.coordinations[0].agency, "UBND cấp huyện");
+    assert_eq!(task.coordinations[0].agency, "Ủy ban nhân dân cấp huyện");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,10 +39,13 @@ async fn importing_seed_004_gives_its_76_tasks_through_grpc() {
     assert_eq!(sections.len(), 10);
 
     let row_3_2 = tasks.iter().find(|task| task.row_number == "3.2").unwrap();
+    // Canonical names from the agency directory; the cell as written is kept beside them.
     assert_eq!(
         row_3_2.lead_agencies,
-        ["Các Sở, ban, ngành tỉnh", "UBND cấp huyện"]
+        ["Sở, ban, ngành cấp tỉnh", "Ủy ban nhân dân cấp huyện"]
     );
+    let source = row_3_2.source.as_ref().unwrap();
+    assert_eq!(source.lead_text, "Các Sở, ban, ngành tỉnh; UBND cấp huyện;");
     assert!(
         row_3_2.title.ends_with("ngành"),
         "continuation joined: {}",
@@ -55,10 +58,10 @@ async fn importing_seed_004_gives_its_76_tasks_through_grpc() {
         row_2_6.title
     );
     let row_1_1 = &tasks[0];
-    assert_eq!(row_1_1.lead_agencies, ["Sở TT&TT"]);
+    assert_eq!(row_1_1.lead_agencies, ["Sở Thông tin và Truyền thông"]);
     assert_eq!(
         row_1_1.coordinating_agencies,
-        ["Các Sở, ban, ngành tỉnh", "UBND cấp huyện"]
+        ["Sở, ban, ngành cấp tỉnh", "Ủy ban nhân dân cấp huyện"]
     );
     assert_eq!(row_1_1.timeframe.as_ref().unwrap().kind, "plan_year");
     assert_eq!(nats.event_count().await, 76);
@@ -79,6 +82,7 @@ async fn importing_the_same_appendix_twice_creates_nothing_new() {
         content: crate::support::seed_004_text(),
         request_id: "a-different-request".into(),
         actor: "test".into(),
+        province: "Quảng Ngãi".into(),
     };
     let second = client
         .import_plan(again.clone())
@@ -100,14 +104,28 @@ async fn the_sample_plan_is_imported_on_first_start_only() {
     let data = tempfile::tempdir().unwrap();
     let mut dondoc = Dondoc::start_with(&nats.url(), data.path(), &[]);
     let mut client = dondoc.client().await;
-    let tasks = list_all(&mut client, "qng-189-2022", 76).await;
-    assert_eq!(tasks.len(), 76);
+    let all_samples = 76 + 5;
+    assert_eq!(
+        list_all(&mut client, "qng-189-2022", all_samples)
+            .await
+            .len(),
+        76
+    );
+    let viettel = list_all(&mut client, "qti-viettel-2025", all_samples).await;
+    assert_eq!(viettel.len(), 5);
+    assert!(
+        viettel.iter().all(|task| task
+            .extra_columns
+            .iter()
+            .any(|column| column.header.contains("Viettel"))),
+        "the Viettel role column is kept on every task"
+    );
     assert!(dondoc.terminate(), "clean exit on SIGTERM");
 
     let dondoc = Dondoc::start_with(&nats.url(), data.path(), &[]);
     let mut client = dondoc.client().await;
     assert_eq!(list_all(&mut client, "qng-189-2022", 0).await.len(), 76);
-    assert_eq!(nats.event_count().await, 76);
+    assert_eq!(nats.event_count().await, all_samples);
 }
 
 #[test]
@@ -148,6 +166,7 @@ async fn a_bad_appendix_is_refused_and_changes_nothing() {
                 content: content.into(),
                 request_id: "bad-import".into(),
                 actor: "test".into(),
+                ..Default::default()
             })
             .await
             .unwrap_err();

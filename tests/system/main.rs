@@ -1,8 +1,11 @@
 //! Cross-process tests: each test starts its own nats-server (free port, temporary
 //! store) and its own `dondoc up` process, and talks to it over gRPC on loopback.
 
+mod bad_input;
 mod commands;
 mod crash;
+mod golden;
 mod import;
+mod reimport;
 mod service;
 mod support;

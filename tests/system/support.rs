@@ -91,29 +91,22 @@ impl TestNats {
 
     /// Number of messages in the event stream.
     pub async fn event_count(&self) -> u64 {
-        let mut stream = self
-            .jetstream()
-            .await
-            .get_stream("DONDOC_EVENTS")
-            .await
-            .expect("event stream exists");
-        stream.info().await.expect("stream info").state.messages
+        self.stream_state().await.messages
     }
 
     /// Stream sequence of the newest event.
     pub async fn last_sequence(&self) -> u64 {
+        self.stream_state().await.last_sequence
+    }
+
+    async fn stream_state(&self) -> async_nats::jetstream::stream::State {
         let mut stream = self
             .jetstream()
             .await
             .get_stream("DONDOC_EVENTS")
             .await
             .expect("event stream exists");
-        stream
-            .info()
-            .await
-            .expect("stream info")
-            .state
-            .last_sequence
+        stream.info().await.expect("stream info").state.clone()
     }
 }
 
@@ -243,6 +236,7 @@ pub async fn import_seed_004(
             content: seed_004_text(),
             request_id: format!("import-{plan_id}"),
             actor: "test".to_owned(),
+            province: "Quảng Ngãi".to_owned(),
         })
         .await
         .expect("import succeeds")

@@ -65,6 +65,21 @@ pub fn task(view: &TaskView) -> pb::Task {
                 recorded_at: rfc3339(mark.recorded_at),
             })
             .collect(),
+        amendments: state
+            .amendments
+            .iter()
+            .map(|amendment| pb::Amendment {
+                changed: amendment.changed.clone(),
+                amended_at: rfc3339(amendment.amended_at),
+                version: amendment.version,
+            })
+            .collect(),
+        missing_from_appendix: state.missing_from_appendix.is_some(),
+        missing_since: state
+            .missing_from_appendix
+            .as_ref()
+            .map(|mark| rfc3339(mark.since))
+            .unwrap_or_default(),
         ..Default::default()
     };
     if let Some(assignment) = &state.assignment {

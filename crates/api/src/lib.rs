@@ -30,6 +30,9 @@ pub mod pb {
 
 pub use pb::task_service_client::TaskServiceClient;
 
+/// The largest request the task service reads.
+pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+
 /// The fully qualified name the task service answers to (for health checks).
 pub const TASK_SERVICE_NAME: &str = "dondoc.v1.TaskService";
 

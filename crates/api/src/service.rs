@@ -86,12 +86,6 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::ImportPlanRequest>,
     ) -> Result<Response<pb::ImportPlanResponse>, Status> {
         let request = request.into_inner();
-        if request.content.trim().is_empty() {
-            return Err(invalid(InvalidInput::new(
-                "content",
-                "the document is empty",
-            )));
-        }
         let source_name = match request.source_name.trim() {
             "" => "appendix".to_owned(),
             name => name.to_owned(),
@@ -107,19 +101,23 @@ impl pb::task_service_server::TaskService for TaskApi {
             content: request.content,
             actor,
             request_id: RequestId::parse(&request.request_id).map_err(invalid)?,
+            province: Some(request.province.trim().to_owned())
+                .filter(|province| !province.is_empty()),
         };
         let summary = self.tracker.import_plan(&import).await.map_err(to_status)?;
         Ok(Response::new(pb::ImportPlanResponse {
             task_ids: summary.task_ids.iter().map(ToString::to_string).collect(),
             tasks_created: summary.created as u32,
+            tasks_amended: summary.amended as u32,
             tasks_unchanged: summary.unchanged as u32,
+            missing_task_ids: summary.missing.iter().map(ToString::to_string).collect(),
             warnings: summary
                 .warnings
                 .into_iter()
                 .map(|warning| pb::ImportWarning {
                     line: warning.line as u32,
                     row_number: warning.row_number,
-                    field: warning.field.to_owned(),
+                    field: warning.field,
                     message: warning.message,
                 })
                 .collect(),
@@ -152,10 +150,12 @@ impl pb::task_service_server::TaskService for TaskApi {
             plan_id: optional(&request.plan_id, PlanId::parse)?,
             lead: optional(&request.lead_agency, |raw| {
                 named("lead_agency", AgencyName::parse(raw))
-            })?,
+            })?
+            .map(|agency| self.tracker.canonical_agency(&agency)),
             coordinator: optional(&request.coordinating_agency, |raw| {
                 named("coordinating_agency", AgencyName::parse(raw))
-            })?,
+            })?
+            .map(|agency| self.tracker.canonical_agency(&agency)),
             page_size: request.page_size as usize,
             page_token: Some(request.page_token).filter(|token| !token.is_empty()),
         };
@@ -176,6 +176,7 @@ impl pb::task_service_server::TaskService for TaskApi {
     ) -> Result<Response<pb::CommandResponse>, Status> {
         let request = request.into_inner();
         let agency = named("agency", AgencyName::parse(&request.agency)).map_err(invalid)?;
+        let agency = self.tracker.canonical_agency(&agency);
         let command = TaskCommand::SubmitReport {
             period: ReportingPeriod::parse(&request.period).map_err(invalid)?,
             reported_by: agency.clone(),
@@ -197,6 +198,7 @@ impl pb::task_service_server::TaskService for TaskApi {
     ) -> Result<Response<pb::CommandResponse>, Status> {
         let request = request.into_inner();
         let agency = named("agency", AgencyName::parse(&request.agency)).map_err(invalid)?;
+        let agency = self.tracker.canonical_agency(&agency);
         let command = TaskCommand::RecordCoordination {
             agency: agency.clone(),
             note: request.note,

@@ -25,8 +25,7 @@ pub fn to_status(error: AppError) -> Status {
         AppError::Domain(domain) => match domain {
             DomainError::NotAssigned => Status::not_found(message),
             DomainError::Invalid(_) => Status::invalid_argument(message),
-            DomainError::AssignedDifferently { .. }
-            | DomainError::PeriodOutsideTimeframe { .. }
+            DomainError::PeriodOutsideTimeframe { .. }
             | DomainError::PeriodNotStarted { .. }
             | DomainError::DeadlineNotPassed { .. } => Status::failed_precondition(message),
         },

@@ -16,5 +16,7 @@ mod tracker;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::AppError;
 pub use feeder::{ProjectionFeeder, ProjectionProgress};
-pub use import::{ImportPlan, ImportSummary, ImportWarning};
+pub use import::{
+    preview_import, ImportPlan, ImportPreview, ImportSummary, ImportWarning, PreviewTask,
+};
 pub use tracker::{CommandMeta, CommandOutcome, Tracker};

@@ -10,7 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dondoc_domain::{decide, EventEnvelope, PlanId, RequestId, TaskCommand, TaskId};
+use dondoc_agencies::{AgencyDirectory, Resolution};
+use dondoc_domain::{decide, AgencyName, EventEnvelope, PlanId, RequestId, TaskCommand, TaskId};
 use dondoc_eventlog::{EventLog, LogError};
 use dondoc_projection::{ProjectionStore, TaskPage, TaskQuery, TaskView};
 use uuid::Uuid;
@@ -50,6 +51,7 @@ pub struct Tracker {
     projection: ProjectionStore,
     progress: ProjectionProgress,
     clock: Arc<dyn Clock>,
+    directory: Arc<AgencyDirectory>,
 }
 
 impl Tracker {
@@ -58,17 +60,42 @@ impl Tracker {
         projection: ProjectionStore,
         progress: ProjectionProgress,
         clock: Arc<dyn Clock>,
+        directory: Arc<AgencyDirectory>,
     ) -> Self {
         Self {
             log,
             projection,
             progress,
             clock,
+            directory,
         }
     }
 
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    pub fn directory(&self) -> &AgencyDirectory {
+        &self.directory
+    }
+
+    pub(crate) fn projection(&self) -> &ProjectionStore {
+        &self.projection
+    }
+
+    pub(crate) async fn log_last_sequence(&self) -> Result<u64, AppError> {
+        Ok(self.log.last_sequence().await?)
+    }
+
+    /// The name tasks are stored under for an agency written any known way
+    /// ("Sở TT&TT" → "Sở Thông tin và Truyền thông"); unknown names stay as written.
+    pub fn canonical_agency(&self, written: &AgencyName) -> AgencyName {
+        let canonical = match self.directory.resolve_for(None, written.as_str()) {
+            Resolution::Agency(agency) => agency.name,
+            Resolution::Group(group) => group.name,
+            Resolution::Unknown { .. } => return written.clone(),
+        };
+        AgencyName::parse(&canonical).unwrap_or_else(|_| written.clone())
     }
 
     /// Runs `command` against `task_id`. `plan_id` is required to create a task and
@@ -91,7 +118,13 @@ impl Tracker {
                     TaskView::empty(task_id, plan_id.clone())
                 }
             };
-            if let Some(version) = view.version_for_request(meta.request_id.as_str()) {
+            // A command whose outcome depends only on the state (assign, flag, overdue)
+            // is decided again, so a retry completes one interrupted between its events;
+            // any other command already in the history is answered from it.
+            let answered = view
+                .version_for_request(meta.request_id.as_str())
+                .filter(|_| !command.converges());
+            if let Some(version) = answered {
                 return Ok(CommandOutcome {
                     task_id,
                     version,
@@ -154,7 +187,7 @@ impl Tracker {
         let mut version = view.state.version;
         let mut last_sequence = view.last_sequence;
         let mut all_duplicates = true;
-        for (index, event) in events.into_iter().enumerate() {
+        for event in events {
             version += 1;
             let envelope = EventEnvelope::new(
                 Uuid::new_v4(),
@@ -166,7 +199,7 @@ impl Tracker {
                 meta.request_id.clone(),
                 event,
             );
-            let appended = self.log.append(&envelope, index, last_sequence).await?;
+            let appended = self.log.append(&envelope, last_sequence).await?;
             all_duplicates &= appended.duplicate;
             last_sequence = appended.sequence;
         }

@@ -32,12 +32,6 @@ pub enum DomainError {
     #[error("task has not been assigned")]
     NotAssigned,
 
-    /// An assignment for this task exists with different content. Amendments arrive with
-    /// the full import rules; until then a changed row is refused rather than overwritten.
-    /// Handling: FAILED_PRECONDITION.
-    #[error("task is already assigned with different {differing_fields:?}")]
-    AssignedDifferently { differing_fields: Vec<&'static str> },
-
     /// The reporting period lies outside the task's timeframe.
     /// Handling: FAILED_PRECONDITION.
     #[error("period {period} is outside the task's timeframe ({timeframe})")]

@@ -83,6 +83,27 @@ pub struct TaskOverdue {
     pub deadline: OffsetDateTime,
 }
 
+/// A re-imported (revised) appendix changed the task's row. `assignment` is the row as
+/// it now stands; `changed` names what differs from before.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskAmended {
+    pub changed: Vec<String>,
+    pub assignment: TaskAssigned,
+}
+
+/// A re-imported appendix of the task's plan no longer has the task's row. Nothing is
+/// deleted: the task stays, flagged, with its history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMissingFromAppendix {
+    pub source_name: String,
+}
+
+/// A later import has the task's row again after it had gone missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskBackInAppendix {
+    pub source_name: String,
+}
+
 /// Every fact about a task, in one enum. The tag is the event's `type` in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
@@ -92,6 +113,9 @@ pub enum TaskEvent {
     CoordinationRecorded(CoordinationRecorded),
     ReportSubmitted(ReportSubmitted),
     TaskOverdue(TaskOverdue),
+    TaskAmended(TaskAmended),
+    TaskMissingFromAppendix(TaskMissingFromAppendix),
+    TaskBackInAppendix(TaskBackInAppendix),
 }
 
 impl TaskEvent {
@@ -102,6 +126,9 @@ impl TaskEvent {
             Self::CoordinationRecorded(_) => "coordination_recorded",
             Self::ReportSubmitted(_) => "report_submitted",
             Self::TaskOverdue(_) => "task_overdue",
+            Self::TaskAmended(_) => "task_amended",
+            Self::TaskMissingFromAppendix(_) => "task_missing_from_appendix",
+            Self::TaskBackInAppendix(_) => "task_back_in_appendix",
         }
     }
 }

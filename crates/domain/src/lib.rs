@@ -15,10 +15,11 @@ pub mod vietnam_time;
 
 pub use error::{DomainError, InvalidInput};
 pub use event::{
-    AppendixRowRef, CoordinationRecorded, EventEnvelope, ExtraColumn, ReportSubmitted,
-    TaskAssigned, TaskEvent, TaskOverdue, CURRENT_SCHEMA_VERSION,
+    AppendixRowRef, CoordinationRecorded, EventEnvelope, ExtraColumn, ReportSubmitted, TaskAmended,
+    TaskAssigned, TaskBackInAppendix, TaskEvent, TaskMissingFromAppendix, TaskOverdue,
+    CURRENT_SCHEMA_VERSION,
 };
 pub use ids::{AgencyName, PlanId, RequestId, TaskId};
 pub use period::ReportingPeriod;
-pub use task::{apply, decide, replay, TaskCommand, TaskState};
+pub use task::{apply, changed_fields, decide, replay, TaskCommand, TaskState};
 pub use timeframe::{Schedule, Timeframe};

@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 
 use crate::error::{DomainError, InvalidInput};
 use crate::event::{
-    CoordinationRecorded, EventEnvelope, ReportSubmitted, TaskAssigned, TaskEvent, TaskOverdue,
+    CoordinationRecorded, EventEnvelope, ReportSubmitted, TaskAmended, TaskAssigned,
+    TaskBackInAppendix, TaskEvent, TaskMissingFromAppendix, TaskOverdue,
 };
 use crate::ids::AgencyName;
 use crate::period::ReportingPeriod;
@@ -23,8 +24,13 @@ use crate::vietnam_time::in_vietnam;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // reason: commands are short-lived; boxing buys nothing measurable
 pub enum TaskCommand {
-    /// Create the task from an appendix row. Idempotent for identical content.
+    /// Create the task from an appendix row, or bring it in line with a re-imported
+    /// (possibly revised) row. Identical content decides nothing.
     AssignTask(TaskAssigned),
+    /// A re-imported appendix of the plan no longer has this task's row.
+    FlagMissingFromAppendix {
+        source_name: String,
+    },
     RecordCoordination {
         agency: AgencyName,
         note: String,
@@ -42,6 +48,19 @@ pub enum TaskCommand {
     },
 }
 
+impl TaskCommand {
+    /// Whether deciding this command again after it was applied decides nothing: its
+    /// events bring the state to a fixed point (assignment, flags, overdue marks). Such a
+    /// command can be retried by re-deciding; any other must be deduplicated by its
+    /// request id.
+    pub fn converges(&self) -> bool {
+        matches!(
+            self,
+            Self::AssignTask(_) | Self::FlagMissingFromAppendix { .. } | Self::MarkOverdue { .. }
+        )
+    }
+}
+
 /// The task as its events left it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskState {
@@ -51,6 +70,26 @@ pub struct TaskState {
     pub reports: Vec<Report>,
     pub coordinations: Vec<Coordination>,
     pub overdue: Vec<OverdueMark>,
+    #[serde(default)]
+    pub amendments: Vec<Amendment>,
+    /// Set while the latest import of the plan lacks the task's row.
+    #[serde(default)]
+    pub missing_from_appendix: Option<MissingMark>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amendment {
+    pub changed: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub amended_at: OffsetDateTime,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingMark {
+    pub source_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +137,19 @@ pub fn decide(
 ) -> Result<Vec<TaskEvent>, DomainError> {
     match command {
         TaskCommand::AssignTask(assigned) => decide_assign(state, assigned),
+        TaskCommand::FlagMissingFromAppendix { source_name } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            if state.missing_from_appendix.is_some() {
+                return Ok(Vec::new());
+            }
+            Ok(vec![TaskEvent::TaskMissingFromAppendix(
+                TaskMissingFromAppendix {
+                    source_name: source_name.clone(),
+                },
+            )])
+        }
         TaskCommand::RecordCoordination { agency, note } => {
             if state.assignment.is_none() {
                 return Err(DomainError::NotAssigned);
@@ -169,27 +221,52 @@ fn decide_assign(
     let Some(existing) = &state.assignment else {
         return Ok(vec![TaskEvent::TaskAssigned(assigned.clone())]);
     };
-    let existing = &existing.details;
-    let differing_fields: Vec<&'static str> = [
-        ("title", existing.title != assigned.title),
-        ("content", existing.content != assigned.content),
-        ("lead", existing.lead != assigned.lead),
+    let mut events = Vec::new();
+    if state.missing_from_appendix.is_some() {
+        events.push(TaskEvent::TaskBackInAppendix(TaskBackInAppendix {
+            source_name: assigned.source.source_name.clone(),
+        }));
+    }
+    let changed = changed_fields(&existing.details, assigned);
+    if !changed.is_empty() {
+        events.push(TaskEvent::TaskAmended(TaskAmended {
+            changed: changed.into_iter().map(str::to_owned).collect(),
+            assignment: assigned.clone(),
+        }));
+    }
+    Ok(events)
+}
+
+/// What differs between two versions of a row, by field name.
+///
+/// Where the row sits in its document (line, document name) is not part of the task:
+/// the same appendix imported whole or as a bare table is the same task. Its position
+/// among the appendix's rows, its section and its cells as written are.
+pub fn changed_fields(before: &TaskAssigned, after: &TaskAssigned) -> Vec<&'static str> {
+    let (old_source, new_source) = (&before.source, &after.source);
+    [
+        ("title", before.title != after.title),
+        ("content", before.content != after.content),
+        ("lead", before.lead != after.lead),
+        ("coordinators", before.coordinators != after.coordinators),
+        ("timeframe", before.timeframe != after.timeframe),
+        ("extra", before.extra != after.extra),
+        ("plan_year", before.plan_year != after.plan_year),
         (
-            "coordinators",
-            existing.coordinators != assigned.coordinators,
+            "section",
+            old_source.section_number != new_source.section_number
+                || old_source.section_title != new_source.section_title,
         ),
-        ("timeframe", existing.timeframe != assigned.timeframe),
-        ("extra", existing.extra != assigned.extra),
-        ("plan_year", existing.plan_year != assigned.plan_year),
+        ("position", old_source.position != new_source.position),
+        (
+            "cells",
+            old_source.lead_text != new_source.lead_text
+                || old_source.coordinators_text != new_source.coordinators_text,
+        ),
     ]
     .into_iter()
     .filter_map(|(field, differs)| differs.then_some(field))
-    .collect();
-    if differing_fields.is_empty() {
-        Ok(Vec::new())
-    } else {
-        Err(DomainError::AssignedDifferently { differing_fields })
-    }
+    .collect()
 }
 
 fn non_empty_text(field: &str, text: &str) -> Result<String, InvalidInput> {
@@ -229,6 +306,23 @@ pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
             deadline: overdue.deadline,
             recorded_at: occurred_at,
         }),
+        TaskEvent::TaskAmended(amended) => {
+            state.amendments.push(Amendment {
+                changed: amended.changed.clone(),
+                amended_at: occurred_at,
+                version: envelope.version,
+            });
+            if let Some(assignment) = &mut state.assignment {
+                assignment.details = amended.assignment.clone();
+            }
+        }
+        TaskEvent::TaskMissingFromAppendix(missing) => {
+            state.missing_from_appendix = Some(MissingMark {
+                source_name: missing.source_name.clone(),
+                since: occurred_at,
+            });
+        }
+        TaskEvent::TaskBackInAppendix(_) => state.missing_from_appendix = None,
     }
     state
 }

@@ -109,18 +109,73 @@ fn assigning_the_same_row_again_changes_nothing() {
 }
 
 #[test]
-fn assigning_a_changed_row_is_refused_and_names_the_fields() {
-    let mut changed = assignment(None);
-    changed.title = "Khác".into();
-    let error = given(vec![TaskEvent::TaskAssigned(assignment(None))])
-        .when(TaskCommand::AssignTask(changed), MARCH_2023)
-        .unwrap_err();
+fn assigning_a_revised_row_amends_the_task_and_names_the_fields() {
+    let mut revised = assignment(None);
+    revised.title = "Khác".into();
+    revised.lead = vec![agency("Sở Nội vụ")];
+    let events = given(vec![TaskEvent::TaskAssigned(assignment(None))])
+        .when(TaskCommand::AssignTask(revised.clone()), MARCH_2023)
+        .unwrap();
     assert_eq!(
-        error,
-        DomainError::AssignedDifferently {
-            differing_fields: vec!["title"]
-        }
+        events,
+        vec![TaskEvent::TaskAmended(crate::event::TaskAmended {
+            changed: vec!["title".into(), "lead".into()],
+            assignment: revised,
+        })]
     );
+}
+
+#[test]
+fn the_same_row_from_another_document_or_line_is_not_a_change() {
+    let mut moved = assignment(None);
+    moved.source.line = 3;
+    moved.source.source_name = "table-only.csv".into();
+    let events = given(vec![TaskEvent::TaskAssigned(assignment(None))])
+        .when(TaskCommand::AssignTask(moved), MARCH_2023)
+        .unwrap();
+    assert!(events.is_empty());
+}
+
+#[test]
+fn a_row_gone_from_the_appendix_is_flagged_once_and_cleared_when_it_returns() {
+    let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    let flag = TaskCommand::FlagMissingFromAppendix {
+        source_name: "revised.txt".into(),
+    };
+    let events = scenario.when(flag.clone(), MARCH_2023).unwrap();
+    assert_eq!(events.len(), 1);
+    scenario.record(events[0].clone(), MARCH_2023);
+    assert!(replay(&scenario.history).missing_from_appendix.is_some());
+    assert!(
+        scenario.when(flag, MARCH_2023).unwrap().is_empty(),
+        "flagged once"
+    );
+
+    let events = scenario
+        .when(TaskCommand::AssignTask(assignment(None)), MARCH_2023)
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].type_name(), "task_back_in_appendix");
+    scenario.record(events[0].clone(), MARCH_2023);
+    let state = replay(&scenario.history);
+    assert!(state.missing_from_appendix.is_none());
+    assert!(state.assignment.is_some(), "nothing was deleted");
+}
+
+#[test]
+fn an_amendment_replaces_the_assignment_and_keeps_the_history() {
+    let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    let mut revised = assignment(Some("2023 - 2024"));
+    revised.coordinators.clear();
+    let events = scenario
+        .when(TaskCommand::AssignTask(revised.clone()), MARCH_2023)
+        .unwrap();
+    scenario.record(events[0].clone(), MARCH_2023);
+    let state = replay(&scenario.history);
+    assert_eq!(state.assignment.as_ref().unwrap().details, revised);
+    assert_eq!(state.amendments.len(), 1);
+    assert_eq!(state.amendments[0].changed, ["coordinators", "timeframe"]);
+    assert_eq!(state.amendments[0].version, 2);
 }
 
 #[test]
@@ -300,21 +355,30 @@ fn fixtures_of_schema_1_still_load() {
         include_str!("../tests/fixtures/events/v1_coordination_recorded.json"),
         include_str!("../tests/fixtures/events/v1_report_submitted.json"),
         include_str!("../tests/fixtures/events/v1_task_overdue.json"),
+        include_str!("../tests/fixtures/events/v1_task_amended.json"),
+        include_str!("../tests/fixtures/events/v1_task_missing_from_appendix.json"),
+        include_str!("../tests/fixtures/events/v1_task_back_in_appendix.json"),
     ];
     let history: Vec<EventEnvelope> = fixtures
         .iter()
         .map(|json| EventEnvelope::decode(json.as_bytes()).unwrap())
         .collect();
     let state = replay(&history);
-    assert_eq!(state.version, 4);
+    assert_eq!(state.version, 7);
     assert_eq!(state.reports.len(), 1);
     assert_eq!(state.coordinations.len(), 1);
     assert_eq!(state.overdue.len(), 1);
+    assert_eq!(state.amendments[0].changed, ["lead", "cells"]);
+    assert_eq!(
+        state.assignment.unwrap().details.lead[0].as_str(),
+        "Sở Thông tin và Truyền thông"
+    );
+    assert!(state.missing_from_appendix.is_none());
 }
 
 /// A sequence of commands a client might send, with the clock moving forward.
 fn arbitrary_commands() -> impl Strategy<Value = Vec<(u8, u8, i64)>> {
-    proptest::collection::vec((0u8..4, 1u8..=4, 0i64..400), 0..40)
+    proptest::collection::vec((0u8..6, 1u8..=4, 0i64..400), 0..40)
 }
 
 fn command_for(kind: u8, quarter: u8) -> TaskCommand {
@@ -329,6 +393,14 @@ fn command_for(kind: u8, quarter: u8) -> TaskCommand {
             note: format!("ghi chú {quarter}"),
         },
         2 => report(&period.to_string(), "báo cáo"),
+        3 => TaskCommand::FlagMissingFromAppendix {
+            source_name: format!("revision {quarter}"),
+        },
+        4 => {
+            let mut revised = assignment(None);
+            revised.title = format!("revision {quarter}");
+            TaskCommand::AssignTask(revised)
+        }
         _ => TaskCommand::MarkOverdue {
             period,
             deadline: datetime!(2023-03-25 00:00 +07:00),

@@ -10,9 +10,9 @@
 //!   stream sequence of the task's last event (`Nats-Expected-Last-Subject-Sequence`),
 //!   so two writers deciding on the same state cannot both append (optimistic
 //!   concurrency; the loser gets `LogError::Conflict`);
-//! - every append carries `Nats-Msg-Id = <task>/<request id>`, so a retried command is
-//!   stored once within the stream's duplicate window; beyond it the command handler
-//!   recognises the request id in the task's history;
+//! - every append carries `Nats-Msg-Id = <task>/<request id>/<version>`, so a retried
+//!   command is stored once within the stream's duplicate window; beyond it the command
+//!   handler recognises the request id in the task's history;
 //! - reads used for decisions go to the stream leader (STREAM.MSG.GET), not to direct
 //!   get, which a follower may answer from a stale copy.
 
@@ -164,18 +164,18 @@ impl EventLog {
     /// Appends one event after the task's last event at stream sequence
     /// `expected_last_sequence` (0 for a task with no events yet).
     ///
-    /// `index` is the event's place among those one command produced (0 for the first),
-    /// so that each has its own message id.
+    /// The message id names the task, the request and the version, so the events of one
+    /// command each have their own id, and a retry that completes a command interrupted
+    /// between two of its events appends only the missing ones.
     pub async fn append(
         &self,
         envelope: &EventEnvelope,
-        index: usize,
         expected_last_sequence: u64,
     ) -> Result<Appended, LogError> {
-        let message_id = match index {
-            0 => format!("{}/{}", envelope.task_id, envelope.request_id),
-            _ => format!("{}/{}#{index}", envelope.task_id, envelope.request_id),
-        };
+        let message_id = format!(
+            "{}/{}/{}",
+            envelope.task_id, envelope.request_id, envelope.version
+        );
         let subject = task_subject(&envelope.plan_id, &envelope.task_id);
         let message = PublishMessage::build()
             .payload(Bytes::from(envelope.encode()))

@@ -21,7 +21,8 @@ pub struct ServerArg {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The document (whole, or just its appendix table; tab-separated text).
+    /// The document, whole or just its appendix table: tab-separated, CSV, or text
+    /// extracted from a PDF; UTF-8.
     file: PathBuf,
     /// The plan's id: a-z, 0-9, '-' and '_' (e.g. qng-189-2022).
     #[arg(long)]
@@ -29,9 +30,22 @@ pub struct ImportArgs {
     /// The year the plan covers; rows without a timeframe take it.
     #[arg(long)]
     year: i32,
+    /// The plan's province in the agency directory ("Quảng Ngãi", "Quảng Trị").
+    #[arg(long)]
+    province: Option<String>,
     /// Idempotency key (default: derived from the plan id and the file's content).
     #[arg(long)]
     request_id: Option<String>,
+    /// Read and check the appendix here, without a server, and print what would be
+    /// imported; nothing is recorded.
+    #[arg(long)]
+    dry_run: bool,
+    /// With --dry-run: print the parsed plan as JSON (format in the README).
+    #[arg(long, requires = "dry_run")]
+    json: bool,
+    /// With --dry-run: the agency directory folder (default: the shipped one).
+    #[arg(long, env = "DONDOC_AGENCIES")]
+    agencies: Option<PathBuf>,
     #[command(flatten)]
     server: ServerArg,
 }
@@ -115,11 +129,11 @@ fn new_request_id(given: Option<String>) -> String {
 }
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let content =
+    let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let content = String::from_utf8(content).map_err(|err| {
+    let content = String::from_utf8(bytes).map_err(|err| {
         anyhow::anyhow!(
-            "{}: not UTF-8 text (byte {})",
+            "{}: not UTF-8 text (invalid byte at offset {})",
             args.file.display(),
             err.utf8_error().valid_up_to()
         )
@@ -132,6 +146,50 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         || args.file.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
+    if args.dry_run {
+        let directory = crate::directory::load(args.agencies.as_deref())?;
+        let import = dondoc_app::ImportPlan {
+            plan_id: dondoc_domain::PlanId::parse(&args.plan)?,
+            plan_year: args.year,
+            source_name,
+            content,
+            actor: "dondoc-cli".to_owned(),
+            request_id: dondoc_domain::RequestId::parse(&request_id)?,
+            province: args.province.clone(),
+        };
+        let preview = dondoc_app::preview_import(&import, &directory)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&preview.to_json())?);
+        } else {
+            for task in &preview.tasks {
+                let assignment = &task.assignment;
+                let lead: Vec<&str> = assignment
+                    .lead
+                    .iter()
+                    .map(|agency| agency.as_str())
+                    .collect();
+                println!(
+                    "{:<6} {}  [{}]  {}",
+                    assignment.source.row_number,
+                    truncate(&assignment.title, 60),
+                    lead.join("; "),
+                    assignment.timeframe
+                );
+            }
+            for warning in &preview.warnings {
+                println!(
+                    "warning: line {} (row {}): {}: {}",
+                    warning.line, warning.row_number, warning.field, warning.message
+                );
+            }
+            eprintln!(
+                "{} tasks, {} warnings (dry run: nothing recorded)",
+                preview.tasks.len(),
+                preview.warnings.len()
+            );
+        }
+        return Ok(());
+    }
     let mut client = connect(&args.server).await?;
     let response = client
         .import_plan(pb::ImportPlanRequest {
@@ -141,15 +199,18 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
             content,
             request_id,
             actor: "dondoc-cli".to_owned(),
+            province: args.province.unwrap_or_default(),
         })
         .await
         .map_err(status_error("import"))?
         .into_inner();
     println!(
-        "{} tasks: {} created, {} unchanged",
+        "{} tasks: {} created, {} amended, {} unchanged, {} missing from this appendix (flagged)",
         response.task_ids.len(),
         response.tasks_created,
-        response.tasks_unchanged
+        response.tasks_amended,
+        response.tasks_unchanged,
+        response.missing_task_ids.len()
     );
     for warning in &response.warnings {
         println!(
@@ -249,6 +310,20 @@ fn print_task(task: &pb::Task) {
     }
     println!("lead        {}", task.lead_agencies.join("; "));
     println!("coordinate  {}", task.coordinating_agencies.join("; "));
+    if task.missing_from_appendix {
+        println!(
+            "missing     from the plan's latest appendix since {}",
+            task.missing_since
+        );
+    }
+    for amendment in &task.amendments {
+        println!(
+            "amended     {} at {} (v{})",
+            amendment.changed.join(", "),
+            amendment.amended_at,
+            amendment.version
+        );
+    }
     if let Some(timeframe) = &task.timeframe {
         let text = if timeframe.text.is_empty() {
             "(none given)"

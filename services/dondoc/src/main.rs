@@ -3,6 +3,8 @@
 //! of a running server's gRPC API. No business logic lives here.
 
 mod client;
+mod directory;
+mod samples;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -23,7 +25,7 @@ enum Command {
     /// Run the whole stack: gRPC API, command handling and projection (and, unless
     /// --nats is given, an embedded nats-server with JetStream in the data directory).
     Up(up::UpArgs),
-    /// Import a plan's appendix into a running server.
+    /// Import a plan's appendix into a running server, or check it locally (--dry-run).
     Import(client::ImportArgs),
     /// List or read tasks.
     #[command(subcommand)]

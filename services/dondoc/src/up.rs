@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use dondoc_app::{ImportPlan, ProjectionFeeder, SystemClock, Tracker};
+
+use crate::samples::SAMPLE_PLANS;
 use dondoc_domain::{PlanId, RequestId};
 use dondoc_eventlog::{EventLog, EventLogOptions};
 use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
@@ -18,12 +20,7 @@ use dondoc_projection::ProjectionStore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// The sample plan: Quảng Ngãi, Kế hoạch 189/KH-UBND of 09/12/2022, CĐS in 2023.
-const SAMPLE_PLAN_TEXT: &str = include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt");
-const SAMPLE_PLAN_ID: &str = "qng-189-2022";
-const SAMPLE_PLAN_YEAR: i32 = 2023;
-const SAMPLE_SOURCE_NAME: &str = "qng-189-kh-ubnd-2022.txt";
-const SAMPLE_MARKER: &str = "sample-imported";
+const SAMPLE_MARKER: &str = "samples-imported";
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
@@ -47,7 +44,11 @@ pub struct UpArgs {
     /// Replicas of the event stream when it is created (3 on a 3-node cluster).
     #[arg(long, env = "DONDOC_STREAM_REPLICAS", default_value_t = 1)]
     stream_replicas: usize,
-    /// Do not import the sample plan on first start.
+    /// Replace the shipped agency directory with every *.json in this folder
+    /// (format: deploy/agencies/README.md).
+    #[arg(long, env = "DONDOC_AGENCIES")]
+    agencies: Option<PathBuf>,
+    /// Do not import the sample plans on first start.
     #[arg(long)]
     no_sample: bool,
     /// Wipe the sled projection and rebuild it from the stream before serving.
@@ -112,10 +113,17 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
         ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
     let (stop_feeder, feeder_stopped) = watch::channel(false);
     let feeder_task = tokio::spawn(feeder.run(feeder_stopped));
-    let tracker = Tracker::new(log, store, progress, Arc::new(SystemClock));
+    let directory = crate::directory::load(args.agencies.as_deref())?;
+    let tracker = Tracker::new(
+        log,
+        store,
+        progress,
+        Arc::new(SystemClock),
+        Arc::new(directory),
+    );
 
     if !args.no_sample {
-        import_sample_once(&tracker, &args.data_dir).await?;
+        import_samples_once(&tracker, &args.data_dir).await?;
     }
 
     let listener = TcpListener::bind(args.listen)
@@ -135,33 +143,43 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Imports the sample plan unless an earlier start did. The import is idempotent, so a
-/// lost marker only costs a pass that records nothing.
-async fn import_sample_once(tracker: &Tracker, data_dir: &Path) -> anyhow::Result<()> {
+/// Imports each sample plan that no earlier start imported. Imports are idempotent, so
+/// a lost marker file only costs a pass that records nothing.
+async fn import_samples_once(tracker: &Tracker, data_dir: &Path) -> anyhow::Result<()> {
     let marker = data_dir.join(SAMPLE_MARKER);
-    if marker.exists() {
-        return Ok(());
+    let mut imported: Vec<String> = std::fs::read_to_string(&marker)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    for sample in &SAMPLE_PLANS {
+        if imported.iter().any(|done| done == sample.plan_id) {
+            continue;
+        }
+        let import = ImportPlan {
+            plan_id: PlanId::parse(sample.plan_id)?,
+            plan_year: sample.plan_year,
+            source_name: sample.source_name.to_owned(),
+            content: sample.text.to_owned(),
+            actor: "dondoc-up".to_owned(),
+            request_id: RequestId::parse(&format!("sample-import-{}", sample.plan_id))?,
+            province: Some(sample.province.to_owned()),
+        };
+        let summary = tracker
+            .import_plan(&import)
+            .await
+            .with_context(|| format!("importing the sample plan {}", sample.plan_id))?;
+        tracing::info!(
+            plan = sample.plan_id,
+            tasks = summary.task_ids.len(),
+            created = summary.created,
+            warnings = summary.warnings.len(),
+            "sample plan imported"
+        );
+        imported.push(sample.plan_id.to_owned());
+        std::fs::write(&marker, imported.join("\n") + "\n")
+            .with_context(|| format!("writing {}", marker.display()))?;
     }
-    let import = ImportPlan {
-        plan_id: PlanId::parse(SAMPLE_PLAN_ID)?,
-        plan_year: SAMPLE_PLAN_YEAR,
-        source_name: SAMPLE_SOURCE_NAME.to_owned(),
-        content: SAMPLE_PLAN_TEXT.to_owned(),
-        actor: "dondoc-up".to_owned(),
-        request_id: RequestId::parse("sample-import")?,
-    };
-    let summary = tracker
-        .import_plan(&import)
-        .await
-        .context("importing the sample plan")?;
-    tracing::info!(
-        plan = SAMPLE_PLAN_ID,
-        tasks = summary.task_ids.len(),
-        created = summary.created,
-        "sample plan imported"
-    );
-    std::fs::write(&marker, format!("{SAMPLE_PLAN_ID}\n"))
-        .with_context(|| format!("writing {}", marker.display()))?;
     Ok(())
 }
 

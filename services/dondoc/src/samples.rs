@@ -1,0 +1,30 @@
+//! The sample plans `dondoc up` loads on first start: the three appendix tables of the
+//! seed documents, shipped in deploy/samples/ as they stand (a user's clone has no
+//! ../shared), and compiled in so the binary needs no path to them.
+
+pub struct SamplePlan {
+    pub plan_id: &'static str,
+    pub province: &'static str,
+    pub plan_year: i32,
+    pub source_name: &'static str,
+    pub text: &'static str,
+}
+
+pub const SAMPLE_PLANS: [SamplePlan; 2] = [
+    // Quảng Ngãi, Kế hoạch 189/KH-UBND of 09/12/2022, CĐS in 2023: Phụ lục 2, 76 tasks.
+    SamplePlan {
+        plan_id: "qng-189-2022",
+        province: "Quảng Ngãi",
+        plan_year: 2023,
+        source_name: "qng-189-kh-ubnd-2022.txt",
+        text: include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt"),
+    },
+    // Office of the Quảng Trị People's Committee, 2025 cooperation with Viettel: 5 tasks.
+    SamplePlan {
+        plan_id: "qti-viettel-2025",
+        province: "Quảng Trị",
+        plan_year: 2025,
+        source_name: "qti-viettel-2025.txt",
+        text: include_str!("../../../deploy/samples/qti-viettel-2025.txt"),
+    },
+];
