@@ -49,7 +49,7 @@ async fn a_revised_appendix_amends_changed_rows_and_flags_vanished_ones() {
     assert_eq!(summary.tasks_amended, 1);
     assert_eq!(summary.tasks_unchanged, 74);
     let row_10_5 = original.task_ids.last().unwrap().clone();
-    assert_eq!(summary.missing_task_ids, [row_10_5.clone()]);
+    assert_eq!(summary.missing_task_ids, std::slice::from_ref(&row_10_5));
     assert_eq!(nats.event_count().await, 76 + 2);
 
     let tasks = list_all(&mut client, "qng", summary.stream_sequence).await;
