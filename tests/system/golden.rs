@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::support::{dondoc_binary, workspace_root};
 
 /// (seed file, shipped copy, plan id, plan year, golden file)
-const SEEDS: [(&str, &str, &str, i32, &str, &str); 2] = [
+const SEEDS: [(&str, &str, &str, i32, &str, &str); 3] = [
     (
         "004_09303d0239868285.txt",
         "qng-189-kh-ubnd-2022.txt",
@@ -19,6 +19,14 @@ const SEEDS: [(&str, &str, &str, i32, &str, &str); 2] = [
         2023,
         "Quảng Ngãi",
         "004.dry-run.json",
+    ),
+    (
+        "000_3f00891f279c1e57.txt",
+        "qti-dti-2023.txt",
+        "qti-dti-2023",
+        2023,
+        "Quảng Trị",
+        "000.dry-run.json",
     ),
     (
         "002_069ffc44a699e7d5.txt",
@@ -105,7 +113,11 @@ fn dry_run_json_of_each_seed_appendix_matches_the_golden_file() {
 #[test]
 fn the_golden_files_hold_the_seeds_task_counts_and_sections() {
     // Independent of the binary: what DOMAIN.md and the documents say.
-    for (golden, tasks, sections) in [("004.dry-run.json", 76, 10), ("002.dry-run.json", 5, 3)] {
+    for (golden, tasks, sections) in [
+        ("004.dry-run.json", 76, 10),
+        ("000.dry-run.json", 36, 8),
+        ("002.dry-run.json", 5, 3),
+    ] {
         let path = workspace_root().join("tests/golden").join(golden);
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

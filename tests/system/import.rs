@@ -104,12 +104,18 @@ async fn the_sample_plan_is_imported_on_first_start_only() {
     let data = tempfile::tempdir().unwrap();
     let mut dondoc = Dondoc::start_with(&nats.url(), data.path(), &[]);
     let mut client = dondoc.client().await;
-    let all_samples = 76 + 5;
+    let all_samples = 76 + 36 + 5;
     assert_eq!(
         list_all(&mut client, "qng-189-2022", all_samples)
             .await
             .len(),
         76
+    );
+    assert_eq!(
+        list_all(&mut client, "qti-dti-2023", all_samples)
+            .await
+            .len(),
+        36
     );
     let viettel = list_all(&mut client, "qti-viettel-2025", all_samples).await;
     assert_eq!(viettel.len(), 5);

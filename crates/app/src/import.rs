@@ -11,7 +11,7 @@
 //! appendix are flagged on their tasks, never deleted.
 
 use dondoc_agencies::{AgencyDirectory, Resolution};
-use dondoc_appendix::{parse_appendix, AppendixRow};
+use dondoc_appendix::{parse_appendix_with, AppendixRow, ParseOptions, SourceFormat};
 use dondoc_domain::{
     AgencyName, AppendixRowRef, ExtraColumn, InvalidInput, PlanId, RequestId, Schedule,
     TaskAssigned, TaskCommand, TaskId, Timeframe,
@@ -59,8 +59,7 @@ pub struct ImportPreview {
     pub plan_id: PlanId,
     pub plan_year: i32,
     pub source_name: String,
-    /// `tab_separated` (the one table format read so far).
-    pub format: &'static str,
+    pub format: SourceFormat,
     pub tasks: Vec<PreviewTask>,
     pub warnings: Vec<ImportWarning>,
 }
@@ -98,11 +97,24 @@ pub fn preview_import(
         )
         .into());
     }
-    let appendix = parse_appendix(&import.content).map_err(|error| AppError::Appendix {
-        source_name: import.source_name.clone(),
-        error,
-    })?;
-    let mut warnings: Vec<ImportWarning> = Vec::new();
+    let options = ParseOptions {
+        known_agencies: directory.known_names(),
+    };
+    let appendix =
+        parse_appendix_with(&import.content, &options).map_err(|error| AppError::Appendix {
+            source_name: import.source_name.clone(),
+            error,
+        })?;
+    let mut warnings: Vec<ImportWarning> = appendix
+        .warnings
+        .iter()
+        .map(|warning| ImportWarning {
+            line: warning.line,
+            row_number: String::new(),
+            field: warning.column.clone().unwrap_or_else(|| "table".to_owned()),
+            message: warning.message.clone(),
+        })
+        .collect();
     let mut tasks = Vec::with_capacity(appendix.rows.len());
     let mut problems = Vec::new();
     for row in &appendix.rows {
@@ -124,7 +136,7 @@ pub fn preview_import(
         plan_id: import.plan_id.clone(),
         plan_year: import.plan_year,
         source_name: import.source_name.clone(),
-        format: "tab_separated",
+        format: appendix.format,
         tasks,
         warnings,
     })
@@ -350,7 +362,11 @@ fn prepare_row(
 impl ImportPreview {
     /// The documented dry-run JSON (README, "Importing a plan").
     pub fn to_json(&self) -> Value {
-        let format = self.format;
+        let format = match self.format {
+            SourceFormat::TabSeparated => "tab_separated",
+            SourceFormat::Csv => "csv",
+            SourceFormat::PdfText => "pdf_text",
+        };
         fn names(agencies: &[AgencyName]) -> Vec<&str> {
             agencies.iter().map(AgencyName::as_str).collect()
         }

@@ -5,6 +5,8 @@
 //! is what an elliptical list leaves out: the shared head of
 //! `UBND cấp huyện, cấp xã` and of `các Sở: GTVT, Y tế`.
 
+use std::collections::HashSet;
+
 use crate::text::{word_at, word_positions};
 
 /// Group phrases whose commas do not separate agencies: "Các Sở, ban, ngành
@@ -51,6 +53,7 @@ const CONTINUATION_WORDS: &[&str] = &["chi nhánh"];
 #[must_use]
 pub fn split_agencies(cell: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     let mut previous: Option<String> = None;
     for segment in cell.split(';') {
         for name in segment_names(segment) {
@@ -59,7 +62,7 @@ pub fn split_agencies(cell: &str) -> Vec<String> {
                 None => name,
             };
             previous = Some(name.clone());
-            if !names.contains(&name) {
+            if seen.insert(name.clone()) {
                 names.push(name);
             }
         }
@@ -124,30 +127,41 @@ fn complete_level(previous: &str, name: String) -> String {
 }
 
 /// Splits on the commas that separate names; pieces trimmed, empty ones
-/// dropped.
+/// dropped. Linear: group phrases are found in one pass, in order of their
+/// start, and commas are checked against them in the same order.
 fn split_commas(s: &str) -> Vec<&str> {
+    // Only commas can be protected, and group phrases start at a letter.
     let protected: Vec<(usize, usize)> = s
         .char_indices()
+        .filter(|(_, c)| c.is_alphabetic())
         .flat_map(|(i, _)| {
             GROUP_PHRASES
                 .iter()
                 .filter_map(move |phrase| word_at(s, i, phrase).map(|end| (i, end)))
         })
         .collect();
-    let separates = |i: usize| {
-        if protected.iter().any(|&(start, end)| start < i && i < end) {
-            return false;
-        }
-        let after = &s[i + 1..];
-        let next = i + 1 + (after.len() - after.trim_start().len());
-        !CONTINUATION_WORDS
-            .iter()
-            .any(|word| word_at(s, next, word).is_some())
-    };
+    let mut next_range = 0;
+    // The furthest end of the phrases that start before the current comma.
+    let mut covered_to = 0;
     let mut pieces = Vec::new();
     let mut start = 0;
     for (i, c) in s.char_indices() {
-        if c == ',' && separates(i) {
+        if c != ',' {
+            continue;
+        }
+        while let Some(&(range_start, range_end)) = protected.get(next_range) {
+            if range_start >= i {
+                break;
+            }
+            covered_to = covered_to.max(range_end);
+            next_range += 1;
+        }
+        let after = &s[i + 1..];
+        let next = i + 1 + (after.len() - after.trim_start().len());
+        let continues = CONTINUATION_WORDS
+            .iter()
+            .any(|word| word_at(s, next, word).is_some());
+        if covered_to <= i && !continues {
             pieces.push(&s[start..i]);
             start = i + 1;
         }

@@ -1,7 +1,7 @@
-//! Splitting one physical line into cells.
+//! Splitting one physical line into cells: tab-separated text.
 //!
-//! Only tab-separated text is supported today. Other sources (CSV, text
-//! extracted from PDF) get their own [`CellSplitter`]; the table logic in
+//! CSV records come from [`crate::csv_table`] and PDF text has no cell
+//! delimiters at all ([`crate::pdf_text`]); the table logic in
 //! [`crate::table`] does not care where the cells came from.
 
 /// Splits one line of the source into raw (untrimmed) cells.

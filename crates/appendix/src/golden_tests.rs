@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use crate::{parse_appendix, split_agencies, AppendixError, AppendixRow, ColumnRole, Section};
 
 /// Quảng Ngãi plan 189/KH-UBND (seed 004): a whole document, appendix at the end.
-const QNG_189: &str = include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt");
+pub(crate) const QNG_189: &str = include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt");
 /// The appendix table of the Quảng Trị / Viettel 2025 plan (seed 002, lines 76–87).
-const VIETTEL_2025: &str = include_str!("../testdata/viettel-2025-table.txt");
+pub(crate) const VIETTEL_2025: &str = include_str!("../testdata/viettel-2025-table.txt");
 
 fn rows_numbered<'a>(rows: &'a [AppendixRow], number: &str) -> Vec<&'a AppendixRow> {
     rows.iter().filter(|r| r.row_number == number).collect()
@@ -359,7 +359,8 @@ fn errors() {
         Err(AppendixError::TooManyCells {
             line: 3,
             cells: 4,
-            columns: 3
+            columns: 3,
+            column: "cell 4".into()
         })
     );
     // Text past the last column is an error even when the line has empty
@@ -369,7 +370,8 @@ fn errors() {
         Err(AppendixError::TooManyCells {
             line: 2,
             cells: 5,
-            columns: 3
+            columns: 3,
+            column: "cell 5".into()
         })
     );
     assert_eq!(
@@ -396,6 +398,7 @@ fn error_messages_name_the_line_and_column() {
             line: 9,
             cells: 5,
             columns: 4,
+            column: "cell 5".into(),
         },
         AppendixError::OrphanContinuation { line: 12 },
         AppendixError::ContinuationAfterSection {

@@ -1,9 +1,14 @@
-//! Recognising the header row and its columns.
+//! Recognising the header row and its columns: from cells (tab-separated
+//! or CSV), or from a line of labels separated by spaces (PDF text, see
+//! [`spaced_labels`]). Labels are compared after [`normalize_label`]; each
+//! role goes to the first column naming it, later ones are extras.
 
+#[cfg(test)]
 use crate::cells::CellSplitter;
+#[cfg(test)]
 use crate::error::AppendixError;
 use crate::model::{Column, ColumnRole};
-use crate::text::normalize_label;
+use crate::text::{normalize_label, word_at};
 
 /// Header labels per role, already normalised (see [`normalize_label`]).
 const LABELS: &[(ColumnRole, &[&str])] = &[
@@ -51,7 +56,7 @@ pub(crate) struct Header {
 }
 
 /// What a line is, seen as a possible header.
-enum Candidate {
+pub(crate) enum Candidate {
     /// Not a header at all.
     No,
     /// Has a TT/STT column and at least one other known column, but lacks a
@@ -61,7 +66,7 @@ enum Candidate {
 }
 
 impl Header {
-    fn from_cells(cells: &[&str]) -> Candidate {
+    pub(crate) fn from_cells(cells: &[&str]) -> Candidate {
         let cells = trim_trailing_empty(cells);
         let mut columns: Vec<Column> = Vec::with_capacity(cells.len());
         let (mut rn, mut title, mut lead) = (None, None, None);
@@ -147,11 +152,101 @@ fn trim_trailing_empty<'a, 'b>(cells: &'b [&'a str]) -> &'b [&'a str] {
     &cells[..len]
 }
 
+/// Splits a header written without cell delimiters ("TT Nội dung Cơ quan
+/// chủ trì Cơ quan phối hợp Thời gian thực hiện", as PDF text gives it)
+/// into its labels, as written. Every word must belong to a known label
+/// (longest label first, so "Nội dung chính" is not "Nội dung" + "chính"),
+/// except up to three page-furniture tokens (page numbers, "Trang", dashes)
+/// before the first label and after the last. At least two labels.
+pub(crate) fn spaced_labels(line: &str) -> Option<Vec<&str>> {
+    const MAX_FURNITURE: usize = 3;
+    let mut labels = Vec::new();
+    let (mut before, mut after) = (0, 0);
+    let mut pos = 0;
+    loop {
+        let rest = &line[pos..];
+        let trimmed = rest.trim_start();
+        if trimmed.is_empty() {
+            break;
+        }
+        pos += rest.len() - trimmed.len();
+        let label_end = if after == 0 {
+            LABELS
+                .iter()
+                .flat_map(|(_, names)| names.iter())
+                .filter_map(|label| word_at(line, pos, label))
+                .max()
+        } else {
+            None
+        };
+        if let Some(end) = label_end {
+            labels.push(line[pos..end].trim());
+            pos = end;
+            continue;
+        }
+        let word_len = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+        if !is_furniture_token(&trimmed[..word_len]) {
+            return None;
+        }
+        let count = if labels.is_empty() {
+            &mut before
+        } else {
+            &mut after
+        };
+        *count += 1;
+        if *count > MAX_FURNITURE {
+            return None;
+        }
+        pos += word_len;
+    }
+    (labels.len() >= 2).then_some(labels)
+}
+
+/// A page number or what surrounds one: `3`, `-`, `Trang`, `3/12`.
+pub(crate) fn is_furniture_token(token: &str) -> bool {
+    let lower = token.to_lowercase();
+    matches!(lower.as_str(), "-" | "–" | "—" | "trang" | "page")
+        || lower
+            .split('/')
+            .all(|n| (1..=4).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Header {
+    /// For a header read from PDF text: the header text of the first column
+    /// that breaks the only supported layout, row number, title, lead,
+    /// then optionally coordinators and timeframe in that order.
+    pub(crate) fn pdf_layout_problem(&self) -> Option<String> {
+        let mandatory = [ColumnRole::RowNumber, ColumnRole::Title, ColumnRole::Lead];
+        let optional = [ColumnRole::Coordinators, ColumnRole::Timeframe];
+        let mut next_optional = 0;
+        for (i, column) in self.columns.iter().enumerate() {
+            let ok = match mandatory.get(i) {
+                Some(&role) => column.role == role,
+                None => match optional[next_optional.min(optional.len())..]
+                    .iter()
+                    .position(|&role| role == column.role)
+                {
+                    Some(offset) => {
+                        next_optional += offset + 1;
+                        true
+                    }
+                    None => false,
+                },
+            };
+            if !ok {
+                return Some(column.header.clone());
+            }
+        }
+        None
+    }
+}
+
 /// Finds the first complete header row. Returns its 0-based line index.
 ///
 /// A line with a TT/STT column and another known column but no title or lead
 /// column is remembered; if no complete header follows, it is reported as
 /// [`AppendixError::MissingColumn`]. Otherwise there is no table.
+#[cfg(test)]
 pub(crate) fn find_header(
     lines: &[&str],
     splitter: &dyn CellSplitter,
@@ -239,6 +334,52 @@ mod tests {
             find_header(&["TT\tGhi chú", "a\tb"], &TabSeparated).unwrap_err(),
             AppendixError::NoTable
         );
+    }
+
+    #[test]
+    fn spaced_headers_split_into_labels() {
+        let line = "TT Nội dung Cơ quan chủ trì Cơ quan phối hợp Thời gian thực hiện ";
+        assert_eq!(
+            spaced_labels(line).unwrap(),
+            [
+                "TT",
+                "Nội dung",
+                "Cơ quan chủ trì",
+                "Cơ quan phối hợp",
+                "Thời gian thực hiện"
+            ]
+        );
+        assert_eq!(
+            spaced_labels("- 3 - STT Nhiệm vụ / Dự án Nội dung chính Chủ trì Trang 3").unwrap(),
+            ["STT", "Nhiệm vụ / Dự án", "Nội dung chính", "Chủ trì"]
+        );
+        assert_eq!(spaced_labels("TT Nội dung Sở TT&TT"), None);
+        assert_eq!(spaced_labels("Nội dung"), None);
+        assert_eq!(spaced_labels("1 2 3 4 TT Nội dung"), None);
+        assert_eq!(spaced_labels("TT Nội dung 3 Chủ trì"), None);
+    }
+
+    #[test]
+    fn pdf_layout() {
+        let layout = |line: &str| {
+            let labels = spaced_labels(line).unwrap();
+            match Header::from_cells(&labels) {
+                Candidate::Complete(h) => h.pdf_layout_problem(),
+                _ => panic!("no header in {line:?}"),
+            }
+        };
+        assert_eq!(layout("TT Nội dung Chủ trì Phối hợp Thời gian"), None);
+        assert_eq!(layout("TT Nội dung Chủ trì Thời gian"), None);
+        assert_eq!(layout("TT Nội dung Chủ trì"), None);
+        assert_eq!(
+            layout("TT Nội dung Chủ trì Thời gian Phối hợp"),
+            Some("Phối hợp".to_owned())
+        );
+        assert_eq!(
+            layout("TT Nội dung Nội dung chính Chủ trì"),
+            Some("Nội dung chính".to_owned())
+        );
+        assert_eq!(layout("Nội dung TT Chủ trì"), Some("Nội dung".to_owned()));
     }
 
     #[test]

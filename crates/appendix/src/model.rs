@@ -1,4 +1,7 @@
-//! The parsed appendix: columns, sections and task rows.
+//! The parsed appendix: columns, sections, task rows, where they came
+//! from, and what the reader was unsure about.
+
+use std::fmt;
 
 /// A parsed appendix table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +13,50 @@ pub struct Appendix {
     pub rows: Vec<AppendixRow>,
     /// 1-based source line of the header row.
     pub header_line: usize,
+    /// The kind of text the table was read from.
+    pub format: SourceFormat,
+    /// What the reader could not decide with confidence, in source order.
+    /// Nothing was dropped because of a warning: the row holds the reader's
+    /// best reading, and the warning says what to check.
+    pub warnings: Vec<ParseWarning>,
+}
+
+/// The kind of text a table was read from, decided by its header line (see
+/// [`parse_appendix_with`](crate::parse_appendix_with)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
+    /// Cells separated by tabs (a word processor's "save as text").
+    TabSeparated,
+    /// Comma- (or semicolon-) separated values with `"` quoting.
+    Csv,
+    /// Text extracted from a PDF: no cell delimiters, cells wrapped over
+    /// several lines, the header repeated at page breaks.
+    PdfText,
+}
+
+/// Something the reader could not decide with confidence. The affected row
+/// is still returned, with all its text, in the reader's best reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseWarning {
+    /// 1-based source line the warning is about.
+    pub line: usize,
+    /// The header of the column concerned, if one is.
+    pub column: Option<String>,
+    /// What is uncertain and what was chosen.
+    pub message: String,
+}
+
+impl fmt::Display for ParseWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(column) => write!(
+                f,
+                "line {}, column \"{column}\": {}",
+                self.line, self.message
+            ),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
 }
 
 /// One column of the header row.

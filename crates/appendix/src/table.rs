@@ -1,34 +1,44 @@
-//! Walking the lines after the header: sections, task rows, continuations.
+//! Building the table from cells: sections, task rows, continuations.
+//!
+//! Every reader ends here. Delimited readers (tab-separated, CSV) hand over
+//! one record of raw cells at a time ([`TableBuilder::feed`]); the PDF-text
+//! reader, which assigns text to columns itself, hands over finished
+//! sections and rows. Invariants: rows keep source order, numbers are not
+//! keys (repeats get increasing [`AppendixRow::occurrence`]), and no
+//! non-empty cell is dropped.
 
 use std::collections::HashMap;
 
 use crate::agencies::split_agencies;
-use crate::cells::CellSplitter;
+use crate::cells::{CellSplitter, TabSeparated};
 use crate::error::AppendixError;
-use crate::header::{find_header, Header};
-use crate::model::{Appendix, AppendixRow, ColumnRole, Section};
+use crate::header::Header;
+use crate::model::{Appendix, AppendixRow, ColumnRole, ParseWarning, Section, SourceFormat};
+use crate::names::NameMatcher;
 use crate::text::word_at;
 
-/// Parses the first appendix table found in `text`, splitting lines into
-/// cells with `splitter`.
-pub(crate) fn parse(text: &str, splitter: &dyn CellSplitter) -> Result<Appendix, AppendixError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let lines: Vec<&str> = text.lines().collect();
-    let (header_index, header) = find_header(&lines, splitter)?;
-    let mut table = TableBuilder::new(&header);
+/// Reads a tab-separated table whose header is `lines[header_index]`.
+pub(crate) fn parse_tab_separated(
+    lines: &[&str],
+    header_index: usize,
+    header: &Header,
+    names: &NameMatcher,
+) -> Result<Appendix, AppendixError> {
+    let mut table = TableBuilder::new(header, names);
     for (index, line) in lines.iter().enumerate().skip(header_index + 1) {
-        let line_no = index + 1;
-        let raw = splitter.split(line);
-        if is_appendix_heading(&raw) {
+        if table.feed(index + 1, &TabSeparated.split(line))? == Flow::Stop {
             break;
         }
-        let cells = fit_to_columns(&raw, header.columns.len(), line_no)?;
-        if cells.iter().all(|c| c.is_empty()) || header.is_repeated_by(&cells) {
-            continue;
-        }
-        table.push(line_no, &cells)?;
     }
-    Ok(table.finish(header_index + 1))
+    Ok(table.finish(header_index + 1, SourceFormat::TabSeparated))
+}
+
+/// Whether to go on reading after a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    /// A new "Phụ lục" heading: the table ends.
+    Stop,
 }
 
 /// A new "Phụ lục …" heading: one non-empty cell, the first, starting with
@@ -55,10 +65,16 @@ fn fit_to_columns<'a>(
     let trimmed: Vec<&str> = raw.iter().map(|c| c.trim()).collect();
     if let Some(last) = trimmed.iter().rposition(|c| !c.is_empty()) {
         if last >= columns {
+            let first_past = columns
+                + trimmed[columns..]
+                    .iter()
+                    .position(|c| !c.is_empty())
+                    .unwrap_or(0);
             return Err(AppendixError::TooManyCells {
                 line,
                 cells: last + 1,
                 columns,
+                column: format!("cell {}", first_past + 1),
             });
         }
     }
@@ -76,7 +92,7 @@ fn is_section_number(cell: &str) -> bool {
 }
 
 /// Appends `more` to `text` with one space between (none if `text` is empty).
-fn join_into(text: &mut String, more: &str) {
+pub(crate) fn join_into(text: &mut String, more: &str) {
     if !text.is_empty() {
         text.push(' ');
     }
@@ -98,21 +114,65 @@ enum Last {
     Task,
 }
 
-struct TableBuilder<'h> {
+pub(crate) struct TableBuilder<'h> {
     header: &'h Header,
+    names: &'h NameMatcher,
     section: Option<Section>,
     last: Last,
     drafts: Vec<Draft>,
+    warnings: Vec<ParseWarning>,
 }
 
 impl<'h> TableBuilder<'h> {
-    fn new(header: &'h Header) -> Self {
+    pub(crate) fn new(header: &'h Header, names: &'h NameMatcher) -> Self {
         Self {
             header,
+            names,
             section: None,
             last: Last::Nothing,
             drafts: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Takes one record of raw (untrimmed) cells from a delimited source.
+    /// Blank records and repeats of the header are skipped; a "Phụ lục"
+    /// heading stops the table.
+    pub(crate) fn feed(&mut self, line: usize, raw: &[&str]) -> Result<Flow, AppendixError> {
+        if is_appendix_heading(raw) {
+            return Ok(Flow::Stop);
+        }
+        let cells = fit_to_columns(raw, self.header.columns.len(), line)?;
+        if cells.iter().all(|c| c.is_empty()) || self.header.is_repeated_by(&cells) {
+            return Ok(Flow::Continue);
+        }
+        self.push(line, &cells)?;
+        Ok(Flow::Continue)
+    }
+
+    pub(crate) fn warn(&mut self, line: usize, column: Option<&str>, message: String) {
+        self.warnings.push(ParseWarning {
+            line,
+            column: column.map(str::to_owned),
+            message,
+        });
+    }
+
+    /// Starts a section (PDF text: the reader found the heading itself).
+    pub(crate) fn push_section(&mut self, number: String, title: String) {
+        self.section = Some(Section { number, title });
+        self.last = Last::Section;
+    }
+
+    /// Adds a task row with one finished cell per column (PDF text).
+    pub(crate) fn push_task(&mut self, line: usize, row_number: String, cells: Vec<String>) {
+        self.drafts.push(Draft {
+            line,
+            row_number,
+            section: self.section.clone(),
+            cells,
+        });
+        self.last = Last::Task;
     }
 
     /// Takes one non-blank, non-header line (`cells` has one trimmed cell per
@@ -162,10 +222,22 @@ impl<'h> TableBuilder<'h> {
                     .drafts
                     .last_mut()
                     .ok_or(AppendixError::OrphanContinuation { line })?;
-                for (text, more) in draft.cells.iter_mut().zip(cells) {
-                    if !more.is_empty() {
-                        join_into(text, more);
+                let mut glued = Vec::new();
+                for (i, (text, more)) in draft.cells.iter_mut().zip(cells).enumerate() {
+                    if more.is_empty() {
+                        continue;
                     }
+                    let role = h.columns[i].role;
+                    if matches!(role, ColumnRole::Lead | ColumnRole::Coordinators)
+                        && self.names.looks_like_two_names(text, more)
+                    {
+                        glued.push((i, two_names_message(text, more)));
+                    }
+                    join_into(text, more);
+                }
+                for (i, message) in glued {
+                    let column = h.columns[i].header.clone();
+                    self.warn(line, Some(&column), message);
                 }
                 Ok(())
             }
@@ -189,7 +261,7 @@ impl<'h> TableBuilder<'h> {
         }
     }
 
-    fn finish(self, header_line: usize) -> Appendix {
+    pub(crate) fn finish(self, header_line: usize, format: SourceFormat) -> Appendix {
         let h = self.header;
         let mut seen: HashMap<(Option<String>, String), usize> = HashMap::new();
         let rows = self
@@ -206,12 +278,32 @@ impl<'h> TableBuilder<'h> {
                 build_row(h, position, *occurrence, draft)
             })
             .collect();
+        let mut warnings = self.warnings;
+        warnings.sort_by_key(|w| w.line);
         Appendix {
             columns: h.columns.clone(),
             rows,
             header_line,
+            format,
+            warnings,
         }
     }
+}
+
+/// The warning for a line break that joined what looks like two agency
+/// names without a separator: quotes a few words on each side of the
+/// break (not the whole cell, which may be long).
+pub(crate) fn two_names_message(before: &str, after: &str) -> String {
+    const CONTEXT: usize = 6;
+    let tail: Vec<&str> = before.split_whitespace().rev().take(CONTEXT).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    let head: Vec<&str> = after.split_whitespace().take(CONTEXT).collect();
+    format!(
+        "a line break joins what looks like two agency names without \",\" or \";\" \
+         (\"{} ⏎ {}\"); kept as written, so they read as one name",
+        tail.join(" "),
+        head.join(" ")
+    )
 }
 
 fn build_row(h: &Header, position: usize, occurrence: usize, draft: Draft) -> AppendixRow {

@@ -131,13 +131,8 @@ fn new_request_id(given: Option<String>) -> String {
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let content = String::from_utf8(bytes).map_err(|err| {
-        anyhow::anyhow!(
-            "{}: not UTF-8 text (invalid byte at offset {})",
-            args.file.display(),
-            err.utf8_error().valid_up_to()
-        )
-    })?;
+    let content = dondoc_appendix::decode_text(&bytes)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", args.file.display()))?;
     let request_id = args.request_id.unwrap_or_else(|| {
         let digest = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, content.as_bytes());
         format!("import-{}-{digest}", args.plan)

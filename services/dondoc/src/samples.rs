@@ -10,7 +10,7 @@ pub struct SamplePlan {
     pub text: &'static str,
 }
 
-pub const SAMPLE_PLANS: [SamplePlan; 2] = [
+pub const SAMPLE_PLANS: [SamplePlan; 3] = [
     // Quảng Ngãi, Kế hoạch 189/KH-UBND of 09/12/2022, CĐS in 2023: Phụ lục 2, 76 tasks.
     SamplePlan {
         plan_id: "qng-189-2022",
@@ -18,6 +18,14 @@ pub const SAMPLE_PLANS: [SamplePlan; 2] = [
         plan_year: 2023,
         source_name: "qng-189-kh-ubnd-2022.txt",
         text: include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt"),
+    },
+    // Quảng Trị, plan to raise the provincial DTI index (2023): Phụ lục, 36 tasks.
+    SamplePlan {
+        plan_id: "qti-dti-2023",
+        province: "Quảng Trị",
+        plan_year: 2023,
+        source_name: "qti-dti-2023.txt",
+        text: include_str!("../../../deploy/samples/qti-dti-2023.txt"),
     },
     // Office of the Quảng Trị People's Committee, 2025 cooperation with Viettel: 5 tasks.
     SamplePlan {
