@@ -114,3 +114,38 @@ async fn an_agency_is_found_by_its_full_name_or_its_abbreviation() {
     // 004 names Sở TT&TT as a lead in these rows (counted in the seed).
     assert!(by_abbreviation >= 40, "{by_abbreviation}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_appendix_as_a_bare_table_or_as_csv_changes_nothing() {
+    let nats = TestNats::start();
+    let data = tempfile::tempdir().unwrap();
+    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let mut client = dondoc.client().await;
+    import_seed_004(&mut client, "qng").await;
+
+    let seed = seed_004_text();
+    let table_only = seed[seed.find("TT\tTên nhiệm vụ").unwrap()..].to_owned();
+    let csv = std::fs::read_to_string(
+        crate::support::workspace_root().join("crates/appendix/testdata/qng-189-table.csv"),
+    )
+    .unwrap();
+    for (content, request_id) in [(table_only, "bare-table"), (csv, "as-csv")] {
+        let summary = client
+            .import_plan(import_request(content, request_id))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(summary.task_ids.len(), 76, "{request_id}");
+        assert_eq!(
+            (
+                summary.tasks_created,
+                summary.tasks_amended,
+                summary.tasks_unchanged
+            ),
+            (0, 0, 76),
+            "{request_id}"
+        );
+        assert!(summary.missing_task_ids.is_empty(), "{request_id}");
+    }
+    assert_eq!(nats.event_count().await, 76);
+}
