@@ -5,14 +5,19 @@
 //! it knows nothing of NATS, sled, gRPC or tokio. Everything here is deterministic, so
 //! it cannot fail except by refusing a command. Adapters depend on it, never the reverse.
 
+pub mod calendar;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod period;
+pub mod policy;
 pub mod task;
 pub mod timeframe;
 pub mod vietnam_time;
 
+pub use calendar::{
+    deadline_for, deadlines_for_year, is_on_time, Deadline, DeadlineKind, HolidayCalendar,
+};
 pub use error::{DomainError, InvalidInput};
 pub use event::{
     AppendixRowRef, CoordinationRecorded, EventEnvelope, ExtraColumn, ReportSubmitted, TaskAmended,
@@ -21,5 +26,6 @@ pub use event::{
 };
 pub use ids::{AgencyName, PlanId, RequestId, TaskId};
 pub use period::ReportingPeriod;
+pub use policy::{ReportingPolicy, ReportingPolicySpec, PRESET_NAMES};
 pub use task::{apply, changed_fields, decide, replay, TaskCommand, TaskState};
 pub use timeframe::{Schedule, Timeframe};

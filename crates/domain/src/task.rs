@@ -40,8 +40,9 @@ pub enum TaskCommand {
         reported_by: AgencyName,
         content: String,
     },
-    /// Record that `period`'s deadline passed unreported. Idempotent: a period is marked
-    /// at most once, and never when a report arrived by the deadline.
+    /// Record that `period`'s deadline passed unreported. `deadline` is the first instant
+    /// at which a report is late. Idempotent: a period is marked at most once, and never
+    /// when a report arrived before the deadline.
     MarkOverdue {
         period: ReportingPeriod,
         deadline: OffsetDateTime,
@@ -195,10 +196,11 @@ pub fn decide(
                 });
             }
             let already_marked = state.overdue.iter().any(|mark| mark.period == *period);
+            // `deadline` is the first instant at which a report is late (calendar::Deadline::due).
             let reported_in_time = state
                 .reports
                 .iter()
-                .any(|report| report.period == *period && report.submitted_at <= *deadline);
+                .any(|report| report.period == *period && report.submitted_at < *deadline);
             if already_marked || reported_in_time {
                 return Ok(Vec::new());
             }

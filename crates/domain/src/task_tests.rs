@@ -301,7 +301,7 @@ fn overdue_is_not_marked_when_the_report_came_in_time_but_is_when_it_came_late()
             reported_by: agency("Sở TT&TT"),
             content: "x".into(),
         }),
-        deadline,
+        deadline - time::Duration::seconds(1),
     );
     assert!(on_time.when(mark.clone(), deadline).unwrap().is_empty());
 
@@ -312,7 +312,7 @@ fn overdue_is_not_marked_when_the_report_came_in_time_but_is_when_it_came_late()
             reported_by: agency("Sở TT&TT"),
             content: "x".into(),
         }),
-        deadline + time::Duration::seconds(1),
+        deadline, // at the deadline instant: already late
     );
     assert_eq!(
         late.when(mark, deadline + time::Duration::days(1))
