@@ -142,3 +142,58 @@ fn the_golden_files_hold_the_seeds_task_counts_and_sections() {
         }
     }
 }
+
+#[test]
+fn dondoc_deadlines_prints_the_2024_deadlines_of_both_presets() {
+    let expected = [
+        (
+            "quang-tri",
+            vec![
+                ("2024-Q1", "2024-03-26T00:00:00+07:00", true),
+                ("2024-Q2", "2024-06-25T00:00:00+07:00", false),
+                ("2024-Q3", "2024-09-25T00:00:00+07:00", false),
+                ("2024", "2024-12-20T00:00:00+07:00", false),
+                ("2024-Q4", "2024-12-25T00:00:00+07:00", false),
+            ],
+        ),
+        (
+            "ba-to",
+            vec![
+                ("2024-Q1", "2024-03-12T00:00:00+07:00", false),
+                ("2024-Q2", "2024-06-12T00:00:00+07:00", false),
+                ("2024-Q3", "2024-09-12T00:00:00+07:00", false),
+                ("2024", "2024-11-15T00:00:00+07:00", false),
+                ("2024-Q4", "2024-12-12T00:00:00+07:00", false),
+            ],
+        ),
+    ];
+    for (policy, rows) in expected {
+        let output = Command::new(dondoc_binary())
+            .args(["deadlines", "--policy", policy, "--year", "2024", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let actual: Vec<(String, String, bool)> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                (
+                    row["period"].as_str().unwrap().to_owned(),
+                    row["due"].as_str().unwrap().to_owned(),
+                    row["rolled"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String, bool)> = rows
+            .into_iter()
+            .map(|(period, due, rolled)| (period.to_owned(), due.to_owned(), rolled))
+            .collect();
+        assert_eq!(actual, expected, "{policy}");
+    }
+}

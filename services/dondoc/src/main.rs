@@ -3,6 +3,7 @@
 //! of a running server's gRPC API. No business logic lives here.
 
 mod client;
+mod deadlines;
 mod directory;
 mod samples;
 mod up;
@@ -34,6 +35,8 @@ enum Command {
     Report(client::ReportArgs),
     /// Record what a coordinating agency did for a task.
     Coordinate(client::CoordinateArgs),
+    /// A reporting policy's deadlines for a year (local, no server).
+    Deadlines(deadlines::DeadlinesArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -67,5 +70,6 @@ fn run() -> anyhow::Result<()> {
         Command::Tasks(command) => runtime.block_on(client::tasks(command)),
         Command::Report(args) => runtime.block_on(client::report(args)),
         Command::Coordinate(args) => runtime.block_on(client::coordinate(args)),
+        Command::Deadlines(args) => deadlines::run(args),
     }
 }
