@@ -63,6 +63,11 @@ pub fn task(view: &TaskView) -> pb::Task {
                 period: mark.period.to_string(),
                 deadline: rfc3339(mark.deadline),
                 recorded_at: rfc3339(mark.recorded_at),
+                agency: mark
+                    .agency
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             })
             .collect(),
         amendments: state

@@ -81,6 +81,11 @@ pub struct TaskOverdue {
     pub period: ReportingPeriod,
     #[serde(with = "time::serde::rfc3339")]
     pub deadline: OffsetDateTime,
+    /// The agency that owes the report (a lead, or a member of a lead group), or `None`:
+    /// the task as a whole, as every event written before this field existed has it.
+    /// Left out of the JSON when `None`, so whole-task events encode as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<AgencyName>,
 }
 
 /// A re-imported (revised) appendix changed the task's row. `assignment` is the row as

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod obligation;
 pub mod period;
 pub mod policy;
 pub mod task;
@@ -25,6 +26,10 @@ pub use event::{
     CURRENT_SCHEMA_VERSION,
 };
 pub use ids::{AgencyName, PlanId, RequestId, TaskId};
+pub use obligation::{
+    obligations, roll_ups, task_status, GroupRollUp, Obligation, ObligationContext,
+    ObligationStatus, TaskStatus,
+};
 pub use period::ReportingPeriod;
 pub use policy::{ReportingPolicy, ReportingPolicySpec, PRESET_NAMES};
 pub use task::{apply, changed_fields, decide, replay, TaskCommand, TaskState};

@@ -41,11 +41,20 @@ pub enum TaskCommand {
         content: String,
     },
     /// Record that `period`'s deadline passed unreported. `deadline` is the first instant
-    /// at which a report is late. Idempotent: a period is marked at most once, and never
-    /// when a report arrived before the deadline.
+    /// at which a report is late. `agency`: the agency that owes the report, or `None`
+    /// for the task as a whole. Idempotent: a (period, agency) pair is marked at most
+    /// once, and never when a report arrived before the deadline: one by that agency, or,
+    /// for `None`, any report of the period.
+    ///
+    /// Agencies are compared by `AgencyName::match_key` (case-insensitive). Whether
+    /// `agency` owes anything is not checked here: a member of a lead group is not named
+    /// in the task, and group membership is not part of the aggregate. Nor does a report
+    /// under a group's name protect its members here; the caller that knows the groups
+    /// (`obligation::obligations`) only asks to mark obligations it found `Overdue`.
     MarkOverdue {
         period: ReportingPeriod,
         deadline: OffsetDateTime,
+        agency: Option<AgencyName>,
     },
 }
 
@@ -128,6 +137,9 @@ pub struct OverdueMark {
     pub deadline: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
+    /// The agency marked, or `None` for the task as a whole (`TaskOverdue::agency`).
+    #[serde(default)]
+    pub agency: Option<AgencyName>,
 }
 
 /// Decides which events `command` produces against `state` at `now`.
@@ -185,7 +197,11 @@ pub fn decide(
                 content,
             })])
         }
-        TaskCommand::MarkOverdue { period, deadline } => {
+        TaskCommand::MarkOverdue {
+            period,
+            deadline,
+            agency,
+        } => {
             if state.assignment.is_none() {
                 return Err(DomainError::NotAssigned);
             }
@@ -195,18 +211,25 @@ pub fn decide(
                     deadline: deadline.to_string(),
                 });
             }
-            let already_marked = state.overdue.iter().any(|mark| mark.period == *period);
+            let key = agency.as_ref().map(AgencyName::match_key);
+            let already_marked = state.overdue.iter().any(|mark| {
+                mark.period == *period && mark.agency.as_ref().map(AgencyName::match_key) == key
+            });
             // `deadline` is the first instant at which a report is late (calendar::Deadline::due).
-            let reported_in_time = state
-                .reports
-                .iter()
-                .any(|report| report.period == *period && report.submitted_at < *deadline);
+            let reported_in_time = state.reports.iter().any(|report| {
+                report.period == *period
+                    && report.submitted_at < *deadline
+                    && key
+                        .as_ref()
+                        .is_none_or(|key| report.reported_by.match_key() == *key)
+            });
             if already_marked || reported_in_time {
                 return Ok(Vec::new());
             }
             Ok(vec![TaskEvent::TaskOverdue(TaskOverdue {
                 period: *period,
                 deadline: in_vietnam(*deadline),
+                agency: agency.clone(),
             })])
         }
     }
@@ -307,6 +330,7 @@ pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
             period: overdue.period,
             deadline: overdue.deadline,
             recorded_at: occurred_at,
+            agency: overdue.agency.clone(),
         }),
         TaskEvent::TaskAmended(amended) => {
             state.amendments.push(Amendment {

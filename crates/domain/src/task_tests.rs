@@ -267,6 +267,7 @@ fn overdue_is_marked_once_and_only_after_the_deadline() {
     let mark = TaskCommand::MarkOverdue {
         period: q1,
         deadline,
+        agency: None,
     };
     let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
 
@@ -292,6 +293,7 @@ fn overdue_is_not_marked_when_the_report_came_in_time_but_is_when_it_came_late()
     let mark = TaskCommand::MarkOverdue {
         period: q1,
         deadline,
+        agency: None,
     };
 
     let mut on_time = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
@@ -320,6 +322,130 @@ fn overdue_is_not_marked_when_the_report_came_in_time_but_is_when_it_came_late()
             .len(),
         1
     );
+}
+
+fn overdue_for(agency_name: Option<&str>) -> TaskCommand {
+    TaskCommand::MarkOverdue {
+        period: ReportingPeriod::Quarter {
+            year: 2023,
+            quarter: 1,
+        },
+        deadline: datetime!(2023-03-25 00:00 +07:00),
+        agency: agency_name.map(agency),
+    }
+}
+
+fn submitted(by: &str) -> TaskEvent {
+    TaskEvent::ReportSubmitted(ReportSubmitted {
+        period: ReportingPeriod::Quarter {
+            year: 2023,
+            quarter: 1,
+        },
+        reported_by: agency(by),
+        content: "x".into(),
+    })
+}
+
+#[test]
+fn overdue_is_marked_once_per_period_and_agency() {
+    let after = datetime!(2023-03-27 08:00 +07:00);
+    let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    for who in [None, Some("UBND huyện Ba Tơ"), Some("UBND huyện Sơn Hà")] {
+        let events = scenario.when(overdue_for(who), after).unwrap();
+        assert_eq!(
+            events,
+            vec![TaskEvent::TaskOverdue(TaskOverdue {
+                period: ReportingPeriod::Quarter {
+                    year: 2023,
+                    quarter: 1
+                },
+                deadline: datetime!(2023-03-25 00:00 +07:00),
+                agency: who.map(agency),
+            })],
+            "{who:?}"
+        );
+        scenario.record(events[0].clone(), after);
+    }
+    for who in [
+        None,
+        Some("UBND huyện Ba Tơ"),
+        Some("ubnd huyện  Ba Tơ"),
+        Some("UBND huyện Sơn Hà"),
+    ] {
+        assert!(
+            scenario.when(overdue_for(who), after).unwrap().is_empty(),
+            "{who:?} marked twice"
+        );
+    }
+    let state = replay(&scenario.history);
+    assert_eq!(state.overdue.len(), 3);
+    assert_eq!(state.overdue[1].agency, Some(agency("UBND huyện Ba Tơ")));
+}
+
+#[test]
+fn an_agency_is_not_marked_overdue_when_it_reported_in_time() {
+    let deadline = datetime!(2023-03-25 00:00 +07:00);
+    let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    scenario.record(
+        submitted("UBND huyện Ba Tơ"),
+        deadline - time::Duration::seconds(1),
+    );
+    scenario.record(submitted("UBND huyện Sơn Hà"), deadline);
+    // Its own report in time, under another capitalisation: not overdue.
+    assert!(scenario
+        .when(overdue_for(Some("ubnd huyện ba tơ")), deadline)
+        .unwrap()
+        .is_empty());
+    // A report at the deadline instant is late: overdue.
+    assert_eq!(
+        scenario
+            .when(overdue_for(Some("UBND huyện Sơn Hà")), deadline)
+            .unwrap()
+            .len(),
+        1
+    );
+    // Another agency's report in time does not cover an agency that never reported.
+    assert_eq!(
+        scenario
+            .when(overdue_for(Some("UBND huyện Trà Bồng")), deadline)
+            .unwrap()
+            .len(),
+        1
+    );
+    // The whole task: any report in time covers it, as before `agency` existed.
+    assert!(scenario
+        .when(overdue_for(None), deadline)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn whole_task_overdue_json_is_unchanged_and_agency_json_round_trips() {
+    let whole = envelope(
+        4,
+        MARCH_2023,
+        TaskEvent::TaskOverdue(TaskOverdue {
+            period: ReportingPeriod::Year(2023),
+            deadline: datetime!(2023-12-20 00:00 +07:00),
+            agency: None,
+        }),
+    );
+    let json = String::from_utf8(whole.encode()).unwrap();
+    assert!(!json.contains("agency"), "{json}");
+    assert_eq!(EventEnvelope::decode(json.as_bytes()).unwrap(), whole);
+
+    let per_agency = envelope(
+        4,
+        MARCH_2023,
+        TaskEvent::TaskOverdue(TaskOverdue {
+            period: ReportingPeriod::Year(2023),
+            deadline: datetime!(2023-12-20 00:00 +07:00),
+            agency: Some(agency("UBND huyện Ba Tơ")),
+        }),
+    );
+    let json = String::from_utf8(per_agency.encode()).unwrap();
+    assert!(json.contains("\"agency\":\"UBND huyện Ba Tơ\""), "{json}");
+    assert_eq!(EventEnvelope::decode(json.as_bytes()).unwrap(), per_agency);
 }
 
 #[test]
@@ -358,16 +484,23 @@ fn fixtures_of_schema_1_still_load() {
         include_str!("../tests/fixtures/events/v1_task_amended.json"),
         include_str!("../tests/fixtures/events/v1_task_missing_from_appendix.json"),
         include_str!("../tests/fixtures/events/v1_task_back_in_appendix.json"),
+        include_str!("../tests/fixtures/events/v1_task_overdue_agency.json"),
     ];
     let history: Vec<EventEnvelope> = fixtures
         .iter()
         .map(|json| EventEnvelope::decode(json.as_bytes()).unwrap())
         .collect();
     let state = replay(&history);
-    assert_eq!(state.version, 7);
+    assert_eq!(state.version, 8);
     assert_eq!(state.reports.len(), 1);
     assert_eq!(state.coordinations.len(), 1);
-    assert_eq!(state.overdue.len(), 1);
+    assert_eq!(state.overdue.len(), 2);
+    // The mark written before `agency` existed is a whole-task mark.
+    assert_eq!(state.overdue[0].agency, None);
+    assert_eq!(
+        state.overdue[1].agency.as_ref().map(AgencyName::as_str),
+        Some("UBND huyện Ba Tơ")
+    );
     assert_eq!(state.amendments[0].changed, ["lead", "cells"]);
     assert_eq!(
         state.assignment.unwrap().details.lead[0].as_str(),
@@ -378,7 +511,7 @@ fn fixtures_of_schema_1_still_load() {
 
 /// A sequence of commands a client might send, with the clock moving forward.
 fn arbitrary_commands() -> impl Strategy<Value = Vec<(u8, u8, i64)>> {
-    proptest::collection::vec((0u8..6, 1u8..=4, 0i64..400), 0..40)
+    proptest::collection::vec((0u8..7, 1u8..=4, 0i64..400), 0..40)
 }
 
 fn command_for(kind: u8, quarter: u8) -> TaskCommand {
@@ -401,9 +534,20 @@ fn command_for(kind: u8, quarter: u8) -> TaskCommand {
             revised.title = format!("revision {quarter}");
             TaskCommand::AssignTask(revised)
         }
+        5 => TaskCommand::MarkOverdue {
+            period,
+            deadline: datetime!(2023-03-25 00:00 +07:00),
+            agency: None,
+        },
         _ => TaskCommand::MarkOverdue {
             period,
             deadline: datetime!(2023-03-25 00:00 +07:00),
+            // Two spellings of one agency: they are one (period, agency) pair.
+            agency: Some(agency(if quarter % 2 == 0 {
+                "Sở TT&TT"
+            } else {
+                "sở tt&tt"
+            })),
         },
     }
 }
@@ -438,7 +582,7 @@ proptest! {
     }
 
     #[test]
-    fn at_most_one_overdue_mark_per_period(commands in arbitrary_commands()) {
+    fn at_most_one_overdue_mark_per_period_and_agency(commands in arbitrary_commands()) {
         let mut scenario = given(vec![]);
         let mut now = datetime!(2023-01-01 08:00 +07:00);
         for (kind, quarter, advance_hours) in commands {
@@ -450,10 +594,15 @@ proptest! {
             }
         }
         let state = replay(&scenario.history);
-        let mut periods: Vec<_> = state.overdue.iter().map(|mark| mark.period).collect();
-        let marks = periods.len();
-        periods.dedup();
-        prop_assert_eq!(periods.len(), marks);
+        let mut marked: Vec<_> = state
+            .overdue
+            .iter()
+            .map(|mark| (mark.period, mark.agency.as_ref().map(AgencyName::match_key)))
+            .collect();
+        let marks = marked.len();
+        marked.sort();
+        marked.dedup();
+        prop_assert_eq!(marked.len(), marks);
         prop_assert!(state.assignment.is_some() || state.version == 0);
     }
 }

@@ -346,8 +346,13 @@ fn print_task(task: &pb::Task) {
         );
     }
     for overdue in &task.overdue {
+        let who = if overdue.agency.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", overdue.agency)
+        };
         println!(
-            "overdue     {} (deadline {})",
+            "overdue     {}{who} (deadline {})",
             overdue.period, overdue.deadline
         );
     }
