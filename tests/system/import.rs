@@ -135,17 +135,24 @@ async fn the_sample_plan_is_imported_on_first_start_only() {
 }
 
 #[test]
-fn the_shipped_sample_is_the_seed_as_it_stands() {
-    let shared = crate::support::workspace_root().join("../shared/seeds/004_09303d0239868285.txt");
-    if !shared.exists() {
+fn the_shipped_samples_are_the_seeds_as_they_stand() {
+    let root = crate::support::workspace_root();
+    let seeds = root.join("../shared/seeds");
+    if !seeds.exists() {
         eprintln!("../shared is not beside this checkout; nothing to compare");
         return;
     }
-    let sample = crate::support::workspace_root().join("deploy/samples/qng-189-kh-ubnd-2022.txt");
-    assert_eq!(
-        std::fs::read(shared).unwrap(),
-        std::fs::read(sample).unwrap()
-    );
+    for (seed, sample) in [
+        ("004_09303d0239868285.txt", "qng-189-kh-ubnd-2022.txt"),
+        ("000_3f00891f279c1e57.txt", "qti-dti-2023.txt"),
+        ("002_069ffc44a699e7d5.txt", "qti-viettel-2025.txt"),
+    ] {
+        assert_eq!(
+            std::fs::read(seeds.join(seed)).unwrap(),
+            std::fs::read(root.join("deploy/samples").join(sample)).unwrap(),
+            "deploy/samples/{sample} differs from the seed {seed}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
