@@ -11,6 +11,7 @@ mod clock;
 mod error;
 mod feeder;
 mod import;
+mod sweep;
 mod tracker;
 
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -19,4 +20,5 @@ pub use feeder::{ProjectionFeeder, ProjectionProgress};
 pub use import::{
     preview_import, ImportPlan, ImportPreview, ImportSummary, ImportWarning, PreviewTask,
 };
+pub use sweep::{DeadlineRules, PlanRules, SweepReport};
 pub use tracker::{CommandMeta, CommandOutcome, Tracker};
