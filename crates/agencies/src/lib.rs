@@ -475,18 +475,35 @@ fn contains_words(whole: &str, part: &str) -> bool {
     })
 }
 
+/// The province files shipped in deploy/agencies/, as (file name, JSON). Compiled in
+/// so a binary needs no path to them; an administrator replaces them at run time with
+/// files of the same format.
+pub const SHIPPED_FILES: [(&str, &str); 2] = [
+    (
+        "quang-ngai.json",
+        include_str!("../../../deploy/agencies/quang-ngai.json"),
+    ),
+    (
+        "quang-tri.json",
+        include_str!("../../../deploy/agencies/quang-tri.json"),
+    ),
+];
+
+/// The shipped province files, merged.
+pub fn shipped() -> Result<AgencyDirectory, DirectoryError> {
+    let provinces = SHIPPED_FILES
+        .iter()
+        .map(|(_, json)| AgencyDirectory::from_json(json))
+        .collect::<Result<Vec<_>, _>>()?;
+    AgencyDirectory::merged(provinces)
+}
+
 #[cfg(test)]
 mod resolve_for_tests {
     use super::*;
 
     fn shipped() -> AgencyDirectory {
-        AgencyDirectory::merged(vec![
-            AgencyDirectory::from_json(include_str!("../../../deploy/agencies/quang-ngai.json"))
-                .unwrap(),
-            AgencyDirectory::from_json(include_str!("../../../deploy/agencies/quang-tri.json"))
-                .unwrap(),
-        ])
-        .unwrap()
+        super::shipped().unwrap()
     }
 
     fn canonical(resolution: Resolution) -> Option<String> {

@@ -18,13 +18,7 @@ use tokio::sync::watch;
 const TASKS: usize = 1000;
 
 fn directory() -> AgencyDirectory {
-    AgencyDirectory::merged(vec![
-        AgencyDirectory::from_json(include_str!("../../../deploy/agencies/quang-ngai.json"))
-            .unwrap(),
-        AgencyDirectory::from_json(include_str!("../../../deploy/agencies/quang-tri.json"))
-            .unwrap(),
-    ])
-    .unwrap()
+    dondoc_agencies::shipped().unwrap()
 }
 
 fn holidays() -> HolidayCalendar {
