@@ -45,13 +45,20 @@ pub enum DomainError {
     #[error("period {period} has not started yet")]
     PeriodNotStarted { period: ReportingPeriod },
 
-    /// An overdue mark asked for before its deadline has passed.
+    /// An overdue mark asked for before its deadline has passed. `what` names the duty
+    /// ("report 2024-Q1", "request dot-xuat-1").
     /// Handling: FAILED_PRECONDITION.
-    #[error("deadline {deadline} of period {period} has not passed")]
-    DeadlineNotPassed {
-        period: ReportingPeriod,
-        deadline: String,
-    },
+    #[error("deadline {deadline} of {what} has not passed")]
+    DeadlineNotPassed { what: String, deadline: String },
+
+    /// A request key the task does not know. Handling: NOT_FOUND.
+    #[error("task has no report request {request_key:?}")]
+    UnknownRequest { request_key: String },
+
+    /// The request key is taken by a different request of the task.
+    /// Handling: ALREADY_EXISTS.
+    #[error("request key {request_key:?} is already used by another request of the task")]
+    RequestKeyTaken { request_key: String },
 
     /// A command whose own fields are invalid. Handling: INVALID_ARGUMENT.
     #[error(transparent)]

@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::InvalidInput;
-use crate::ids::{AgencyName, PlanId, RequestId, TaskId};
+use crate::ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
 use crate::period::ReportingPeriod;
+use crate::policy::ReportingPolicySpec;
 use crate::timeframe::Timeframe;
 
 /// The schema version written into every new envelope.
@@ -58,6 +59,51 @@ pub struct TaskAssigned {
     pub source: AppendixRowRef,
     #[serde(default)]
     pub extra: Vec<ExtraColumn>,
+    /// The plan's reporting rules, recorded with each of its tasks at import so that a
+    /// task's history alone says what was asked of it. `None` in events written before
+    /// plans carried a policy: read as the `default` preset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporting: Option<PlanReporting>,
+}
+
+/// A plan's reporting rules as imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanReporting {
+    pub policy: ReportingPolicySpec,
+    /// The province whose agency directory the plan was read against: it decides the
+    /// members of groups such as "UBND cấp huyện".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
+}
+
+/// What an agency owes: a periodic report under the plan's policy, or the answer to a
+/// report request recorded on the task. With the agency, it names one obligation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "duty", rename_all = "snake_case")]
+pub enum Duty {
+    Periodic { period: ReportingPeriod },
+    Requested { request_key: RequestKey },
+}
+
+impl std::fmt::Display for Duty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Periodic { period } => write!(f, "report {period}"),
+            Self::Requested { request_key } => write!(f, "request {request_key}"),
+        }
+    }
+}
+
+/// Who asks and what is owed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// "Báo cáo đột xuất": the plan's owner asks lead agencies for a report outside the
+    /// periodic schedule.
+    AdHoc,
+    /// A lead agency asks coordinating agencies for their contribution ("khi có yêu cầu
+    /// từ đơn vị chủ trì").
+    Coordination,
 }
 
 /// A coordinating agency recorded what it did for the task.
@@ -109,6 +155,67 @@ pub struct TaskBackInAppendix {
     pub source_name: String,
 }
 
+/// A deadline was extended ("gia hạn"). The original deadline stays on record in the
+/// history and in `previous_due`; `agency: None` extends it for every agency that owes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineExtended {
+    pub duty: Duty,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<AgencyName>,
+    /// The deadline in force when the extension was granted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub previous_due: OffsetDateTime,
+    /// The first instant at which a report is late under the extension.
+    #[serde(with = "time::serde::rfc3339")]
+    pub new_due: OffsetDateTime,
+    pub reason: String,
+    /// Who granted it (the plan's owner).
+    pub granted_by: String,
+}
+
+/// A report was requested outside the periodic schedule, with its own deadline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequested {
+    pub request_key: RequestKey,
+    pub kind: RequestKind,
+    pub requested_by: AgencyName,
+    /// The agencies that owe an answer (a group fans out to its members).
+    pub agencies: Vec<AgencyName>,
+    /// The first instant at which an answer is late.
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    pub subject: String,
+}
+
+/// An agency answered a report request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestAnswered {
+    pub request_key: RequestKey,
+    pub answered_by: AgencyName,
+    pub content: String,
+}
+
+/// A request's deadline passed without an answer from `agency`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestOverdue {
+    pub request_key: RequestKey,
+    pub agency: AgencyName,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+}
+
+/// A reminder of an approaching deadline went out to `agency` on its NATS subject.
+/// Recorded so that no worker, restarted or concurrent, sends it again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderSent {
+    pub duty: Duty,
+    pub agency: AgencyName,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    /// The reminder offset it was sent for: this many seconds before `due`.
+    pub seconds_before_due: i64,
+}
+
 /// Every fact about a task, in one enum. The tag is the event's `type` in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
@@ -121,6 +228,11 @@ pub enum TaskEvent {
     TaskAmended(TaskAmended),
     TaskMissingFromAppendix(TaskMissingFromAppendix),
     TaskBackInAppendix(TaskBackInAppendix),
+    DeadlineExtended(DeadlineExtended),
+    ReportRequested(ReportRequested),
+    RequestAnswered(RequestAnswered),
+    RequestOverdue(RequestOverdue),
+    ReminderSent(ReminderSent),
 }
 
 impl TaskEvent {
@@ -134,6 +246,11 @@ impl TaskEvent {
             Self::TaskAmended(_) => "task_amended",
             Self::TaskMissingFromAppendix(_) => "task_missing_from_appendix",
             Self::TaskBackInAppendix(_) => "task_back_in_appendix",
+            Self::DeadlineExtended(_) => "deadline_extended",
+            Self::ReportRequested(_) => "report_requested",
+            Self::RequestAnswered(_) => "request_answered",
+            Self::RequestOverdue(_) => "request_overdue",
+            Self::ReminderSent(_) => "reminder_sent",
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Identities and validated names: `PlanId`, `TaskId`, `RequestId`, `AgencyName`.
+//! Identities and validated names: `PlanId`, `TaskId`, `RequestId`, `RequestKey`,
+//! `AgencyName`.
 //!
 //! Invariants: every value here was built through `parse`/`new` and is therefore valid.
 //! A `PlanId` is a safe NATS subject token (it becomes part of a subject), a `TaskId` is
@@ -141,6 +142,51 @@ impl From<RequestId> for String {
 }
 
 impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The key of a report request (ad hoc or coordination) within its task, chosen by the
+/// requester or derived from its request id, e.g. `dot-xuat-2024-06`.
+///
+/// 1 to 64 ASCII letters, digits, `-`, `_`, `.` or `:`: it appears in request ids and
+/// log lines, and must stay short and unambiguous.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RequestKey(String);
+
+impl RequestKey {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+        if raw.is_empty() || raw.len() > 64 || !raw.chars().all(valid_char) {
+            return Err(InvalidInput::new(
+                "request_key",
+                format!("{raw:?} must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.' or ':'"),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RequestKey {
+    type Error = InvalidInput;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<RequestKey> for String {
+    fn from(key: RequestKey) -> Self {
+        key.0
+    }
+}
+
+impl fmt::Display for RequestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

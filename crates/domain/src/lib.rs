@@ -5,6 +5,7 @@
 //! it knows nothing of NATS, sled, gRPC or tokio. Everything here is deterministic, so
 //! it cannot fail except by refusing a command. Adapters depend on it, never the reverse.
 
+pub mod agenda;
 pub mod calendar;
 pub mod error;
 pub mod event;
@@ -16,19 +17,21 @@ pub mod task;
 pub mod timeframe;
 pub mod vietnam_time;
 
+pub use agenda::{due_commands, next_instant, ReminderOffsets};
 pub use calendar::{
     deadline_for, deadlines_for_year, is_on_time, Deadline, DeadlineKind, HolidayCalendar,
 };
 pub use error::{DomainError, InvalidInput};
 pub use event::{
-    AppendixRowRef, CoordinationRecorded, EventEnvelope, ExtraColumn, ReportSubmitted, TaskAmended,
-    TaskAssigned, TaskBackInAppendix, TaskEvent, TaskMissingFromAppendix, TaskOverdue,
-    CURRENT_SCHEMA_VERSION,
+    AppendixRowRef, CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope, ExtraColumn,
+    PlanReporting, ReminderSent, ReportRequested, ReportSubmitted, RequestAnswered, RequestKind,
+    RequestOverdue, TaskAmended, TaskAssigned, TaskBackInAppendix, TaskEvent,
+    TaskMissingFromAppendix, TaskOverdue, CURRENT_SCHEMA_VERSION,
 };
-pub use ids::{AgencyName, PlanId, RequestId, TaskId};
+pub use ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
 pub use obligation::{
-    obligations, roll_ups, task_status, GroupRollUp, Obligation, ObligationContext,
-    ObligationStatus, TaskStatus,
+    obligations, obligations_through, roll_ups, task_status, AppliedExtension, GroupRollUp,
+    Obligation, ObligationContext, ObligationSource, ObligationStatus, TaskStatus,
 };
 pub use period::ReportingPeriod;
 pub use policy::{ReportingPolicy, ReportingPolicySpec, PRESET_NAMES};

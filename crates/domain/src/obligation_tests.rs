@@ -68,6 +68,7 @@ fn task(timeframe: Option<&str>, leads: &[&str], reports: Vec<Report>) -> TaskSt
             coordinators_text: "Các Sở, ban, ngành tỉnh; Công an tỉnh".into(),
         },
         extra: Vec::new(),
+        reporting: None,
     };
     TaskState {
         version: 1 + reports.len() as u64,
@@ -107,7 +108,7 @@ fn derive(task: &TaskState, now: OffsetDateTime) -> Vec<Obligation> {
 fn periods(obligations: &[Obligation]) -> Vec<String> {
     obligations
         .iter()
-        .map(|obligation| obligation.period.to_string())
+        .map(|obligation| obligation.period().unwrap().to_string())
         .collect()
 }
 
@@ -118,7 +119,9 @@ fn find<'a>(
 ) -> &'a Obligation {
     obligations
         .iter()
-        .find(|obligation| obligation.agency.as_str() == agency_name && obligation.period == period)
+        .find(|obligation| {
+            obligation.agency.as_str() == agency_name && obligation.period().unwrap() == period
+        })
         .unwrap()
 }
 
@@ -136,7 +139,7 @@ fn a_plan_year_task_owes_four_quarterly_and_one_yearly_report() {
         .all(|obligation| obligation.agency.as_str() == "Sở TT&TT"
             && obligation.via_group.is_none()
             && obligation.status == ObligationStatus::Overdue
-            && obligation.deadline.period == obligation.period));
+            && obligation.deadline().unwrap().period == obligation.period().unwrap()));
     // Coordinating agencies owe nothing.
     assert!(!found
         .iter()
@@ -152,7 +155,7 @@ fn a_range_owes_every_year_of_it_but_no_future_year() {
     assert_eq!(in_2023.len(), 5);
     assert!(in_2023
         .iter()
-        .all(|obligation| obligation.period.year() == 2023));
+        .all(|obligation| obligation.period().unwrap().year() == 2023));
     assert!(derive(&task, datetime!(2022-12-31 12:00 +07:00)).is_empty());
     // Years after the range are never owed.
     assert_eq!(derive(&task, datetime!(2027-06-01 12:00 +07:00)).len(), 10);
@@ -164,18 +167,18 @@ fn an_open_ended_task_owes_every_year_up_to_now_with_this_years_later_periods_pe
         let task = task(Some(text), &["Sở TT&TT"], Vec::new());
         let found = derive(&task, datetime!(2025-07-01 12:00 +07:00));
         assert_eq!(found.len(), 15, "{text}");
-        let years: Vec<i32> = found.iter().map(|o| o.period.year()).collect();
+        let years: Vec<i32> = found.iter().map(|o| o.period().unwrap().year()).collect();
         assert_eq!(years.iter().min(), Some(&2023));
         assert_eq!(years.iter().max(), Some(&2025));
         let pending: Vec<String> = found
             .iter()
             .filter(|o| o.status == ObligationStatus::Pending)
-            .map(|o| o.period.to_string())
+            .map(|o| o.period().unwrap().to_string())
             .collect();
         assert_eq!(pending, ["2025-Q3", "2025", "2025-Q4"], "{text}");
         assert!(found
             .iter()
-            .filter(|o| o.period.year() < 2025)
+            .filter(|o| o.period().unwrap().year() < 2025)
             .all(|o| o.status == ObligationStatus::Overdue));
     }
 }
@@ -209,7 +212,8 @@ fn a_report_one_second_before_due_is_on_time_at_or_after_it_late() {
         "Sở TT&TT",
         q1,
     )
-    .deadline
+    .deadline()
+    .unwrap()
     .due;
     // "trước ngày 25" of March 2023: the 24th is a Friday, the last day on time.
     assert_eq!(due, datetime!(2023-03-25 00:00 +07:00));
@@ -258,8 +262,8 @@ fn the_earliest_report_decides_and_reports_after_now_do_not_count_yet() {
     );
     let found = derive(&task, datetime!(2023-12-31 12:00 +07:00));
     let obligation = find(&found, "Sở TT&TT", q2);
-    assert_eq!(obligation.deadline.due, due);
-    assert!(obligation.deadline.rolled);
+    assert_eq!(obligation.deadline().unwrap().due, due);
+    assert!(obligation.deadline().unwrap().rolled);
     assert_eq!(
         obligation.status,
         ObligationStatus::ReportedOnTime { at: on_time }
@@ -302,12 +306,15 @@ fn a_group_lead_fans_out_to_its_members_and_rolls_up() {
     assert_eq!(
         rolled
             .iter()
-            .map(|r| r.period.to_string())
+            .map(|r| r.period().unwrap().to_string())
             .collect::<Vec<_>>(),
         ["2023-Q1", "2023-Q2", "2023-Q3", "2023", "2023-Q4"]
     );
     let counts = |period| {
-        let r = rolled.iter().find(|r| r.period == period).unwrap();
+        let r = rolled
+            .iter()
+            .find(|r| r.period().unwrap() == period)
+            .unwrap();
         assert_eq!(r.group.as_str(), DISTRICT_GROUP);
         assert_eq!(
             r.members,
@@ -334,7 +341,7 @@ fn a_group_lead_fans_out_to_its_members_and_rolls_up() {
     // Within a period, members are ordered by name.
     let q1_agencies: Vec<&str> = found
         .iter()
-        .filter(|o| o.period == q1)
+        .filter(|o| o.period().unwrap() == q1)
         .map(|o| o.agency.as_str())
         .collect();
     let mut sorted = q1_agencies.clone();
@@ -495,7 +502,7 @@ fn arbitrary_task() -> impl Strategy<Value = TaskState> {
 
 fn rank(status: ObligationStatus) -> u8 {
     match status {
-        ObligationStatus::Pending => 0,
+        ObligationStatus::Pending | ObligationStatus::Extended => 0,
         ObligationStatus::Overdue => 1,
         ObligationStatus::ReportedOnTime { .. } | ObligationStatus::ReportedLate { .. } => 2,
     }
@@ -510,7 +517,7 @@ proptest! {
         let found = derive(&task, ORIGIN + Duration::seconds(now));
         let mut keys: Vec<(ReportingPeriod, String)> = found
             .iter()
-            .map(|o| (o.period, o.agency.match_key()))
+            .map(|o| (o.period().unwrap(), o.agency.match_key()))
             .collect();
         let count = keys.len();
         keys.sort();
@@ -518,8 +525,8 @@ proptest! {
         prop_assert_eq!(keys.len(), count);
         for pair in found.windows(2) {
             prop_assert!(
-                (pair[0].deadline.due, pair[0].period, &pair[0].agency)
-                    < (pair[1].deadline.due, pair[1].period, &pair[1].agency)
+                (pair[0].deadline().unwrap().due, pair[0].period().unwrap(), &pair[0].agency)
+                    < (pair[1].deadline().unwrap().due, pair[1].period().unwrap(), &pair[1].agency)
             );
         }
         for roll_up in roll_ups(&found) {
@@ -545,8 +552,8 @@ proptest! {
         for old in &before {
             let new = after
                 .iter()
-                .find(|o| o.period == old.period && o.agency == old.agency);
-            prop_assert!(new.is_some(), "{} {} disappeared", old.agency, old.period);
+                .find(|o| o.period().unwrap() == old.period().unwrap() && o.agency == old.agency);
+            prop_assert!(new.is_some(), "{} {} disappeared", old.agency, old.period().unwrap());
             let new = new.unwrap();
             prop_assert!(rank(new.status) >= rank(old.status), "{:?} -> {:?}", old.status, new.status);
             if rank(old.status) == 2 {

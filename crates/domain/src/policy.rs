@@ -17,6 +17,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use time::Month;
 
 use crate::error::InvalidInput;
@@ -26,21 +27,29 @@ pub const PRESET_NAMES: [&str; 3] = ["quang-tri", "ba-to", "default"];
 
 /// The fields of a reporting policy, as plain data: fill it in, then validate it with
 /// `ReportingPolicy::new`. Kept separate so that a policy that exists is a valid one.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its JSON is part of the event format (`task_assigned.reporting.policy`, EVENTS.md) and
+/// of the CLI's `--policy-file`: the yearly date is written `"MM-DD"` ("12-20"). Stored
+/// unvalidated, so that a rule tightened later never makes a recorded event unreadable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportingPolicySpec {
     /// A key for the policy, e.g. "quang-tri".
     pub name: String,
     /// Quarterly reports are due before this day of the quarter's last month (March, June,
     /// September, December). `None`: the plan asks for no quarterly reports.
+    #[serde(default)]
     pub quarterly_day: Option<u8>,
     /// The yearly report is due before this date. `None`: no yearly report.
+    #[serde(default, with = "month_day")]
     pub yearly: Option<(Month, u8)>,
     /// `false`: "trước ngày 25" read literally, the deadline is 00:00 on the 25th and a
     /// report on the 25th is late. `true`: the whole named day is still on time (the
     /// deadline is 00:00 on the 26th). Applies to every date of the policy.
+    #[serde(default)]
     pub named_day_is_on_time: bool,
     /// Whether the yearly report also counts as the Q4 quarterly report. When set, no
     /// separate Q4 deadline exists.
+    #[serde(default)]
     pub yearly_satisfies_q4: bool,
     /// When the last day on time is a weekend day or a public holiday, the time limit ends
     /// at the end of the next working day (Civil Code 2015, art. 148(5)).
@@ -230,6 +239,42 @@ impl ReportingPolicy {
 impl fmt::Display for ReportingPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0.name)
+    }
+}
+
+/// `Option<(Month, u8)>` as `"MM-DD"`, e.g. `"12-20"` for 20 December.
+mod month_day {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use time::Month;
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<(Month, u8)>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some((month, day)) => {
+                serializer.serialize_str(&format!("{:02}-{day:02}", u8::from(*month)))
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<(Month, u8)>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        let invalid = || {
+            D::Error::custom(format!(
+                "yearly date {text:?} must be \"MM-DD\", e.g. \"12-20\""
+            ))
+        };
+        let (month, day) = text.split_once('-').ok_or_else(invalid)?;
+        let month: u8 = month.parse().map_err(|_| invalid())?;
+        let day: u8 = day.parse().map_err(|_| invalid())?;
+        let month = Month::try_from(month).map_err(|_| invalid())?;
+        Ok(Some((month, day)))
     }
 }
 

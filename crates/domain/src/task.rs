@@ -13,11 +13,13 @@ use time::OffsetDateTime;
 
 use crate::error::{DomainError, InvalidInput};
 use crate::event::{
-    CoordinationRecorded, EventEnvelope, ReportSubmitted, TaskAmended, TaskAssigned,
+    CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope, ReminderSent, ReportRequested,
+    ReportSubmitted, RequestAnswered, RequestKind, RequestOverdue, TaskAmended, TaskAssigned,
     TaskBackInAppendix, TaskEvent, TaskMissingFromAppendix, TaskOverdue,
 };
-use crate::ids::AgencyName;
+use crate::ids::{AgencyName, RequestKey};
 use crate::period::ReportingPeriod;
+use crate::policy::ReportingPolicy;
 use crate::vietnam_time::in_vietnam;
 
 /// What a client or worker asks of a task. Imperative names; the events are past tense.
@@ -51,10 +53,55 @@ pub enum TaskCommand {
     /// in the task, and group membership is not part of the aggregate. Nor does a report
     /// under a group's name protect its members here; the caller that knows the groups
     /// (`obligation::obligations`) only asks to mark obligations it found `Overdue`.
+    ///
+    /// A mark whose deadline is at or after `deadline` already covers it; a later
+    /// deadline (after an extension) can be marked again.
     MarkOverdue {
         period: ReportingPeriod,
         deadline: OffsetDateTime,
         agency: Option<AgencyName>,
+    },
+    /// Extend a deadline ("gia hạn"). `current_due` is the deadline in force, which the
+    /// caller computed (periodic deadlines depend on the holiday calendar, which is not
+    /// part of the aggregate); `new_due` must be later. `agency: None` extends it for all.
+    ExtendDeadline {
+        duty: Duty,
+        agency: Option<AgencyName>,
+        current_due: OffsetDateTime,
+        new_due: OffsetDateTime,
+        reason: String,
+        granted_by: String,
+    },
+    /// Ask for a report outside the periodic schedule. Ad hoc requests go to lead
+    /// agencies, coordination requests from a lead to coordinating agencies. The same
+    /// request again decides nothing; another request under the same key is refused.
+    RequestReport {
+        request_key: RequestKey,
+        kind: RequestKind,
+        requested_by: AgencyName,
+        agencies: Vec<AgencyName>,
+        due: OffsetDateTime,
+        subject: String,
+    },
+    /// Answer a report request.
+    AnswerRequest {
+        request_key: RequestKey,
+        answered_by: AgencyName,
+        content: String,
+    },
+    /// Record that a request's deadline passed without `agency`'s answer. Idempotent like
+    /// `MarkOverdue`.
+    MarkRequestOverdue {
+        request_key: RequestKey,
+        agency: AgencyName,
+        due: OffsetDateTime,
+    },
+    /// Record that a reminder went out. Idempotent: one per (duty, agency, due, offset).
+    RecordReminder {
+        duty: Duty,
+        agency: AgencyName,
+        due: OffsetDateTime,
+        seconds_before_due: i64,
     },
 }
 
@@ -66,7 +113,12 @@ impl TaskCommand {
     pub fn converges(&self) -> bool {
         matches!(
             self,
-            Self::AssignTask(_) | Self::FlagMissingFromAppendix { .. } | Self::MarkOverdue { .. }
+            Self::AssignTask(_)
+                | Self::FlagMissingFromAppendix { .. }
+                | Self::MarkOverdue { .. }
+                | Self::RequestReport { .. }
+                | Self::MarkRequestOverdue { .. }
+                | Self::RecordReminder { .. }
         )
     }
 }
@@ -85,6 +137,101 @@ pub struct TaskState {
     /// Set while the latest import of the plan lacks the task's row.
     #[serde(default)]
     pub missing_from_appendix: Option<MissingMark>,
+    #[serde(default)]
+    pub extensions: Vec<Extension>,
+    #[serde(default)]
+    pub report_requests: Vec<ReportRequest>,
+    #[serde(default)]
+    pub answers: Vec<Answer>,
+    #[serde(default)]
+    pub request_overdue: Vec<RequestOverdueMark>,
+    #[serde(default)]
+    pub reminders: Vec<ReminderMark>,
+}
+
+impl TaskState {
+    /// The reporting policy the task's plan recorded, if any and valid.
+    pub fn reporting_policy(&self) -> Option<ReportingPolicy> {
+        let reporting = self.assignment.as_ref()?.details.reporting.as_ref()?;
+        ReportingPolicy::new(reporting.policy.clone()).ok()
+    }
+
+    /// The province the task's plan was read against.
+    pub fn province(&self) -> Option<&str> {
+        self.assignment
+            .as_ref()?
+            .details
+            .reporting
+            .as_ref()?
+            .province
+            .as_deref()
+    }
+
+    pub fn report_request(&self, key: &RequestKey) -> Option<&ReportRequest> {
+        self.report_requests
+            .iter()
+            .find(|request| request.request_key == *key)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub duty: Duty,
+    pub agency: Option<AgencyName>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub previous_due: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub new_due: OffsetDateTime,
+    pub reason: String,
+    pub granted_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub granted_at: OffsetDateTime,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    pub request_key: RequestKey,
+    pub kind: RequestKind,
+    pub requested_by: AgencyName,
+    pub agencies: Vec<AgencyName>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    pub subject: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub requested_at: OffsetDateTime,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub request_key: RequestKey,
+    pub answered_by: AgencyName,
+    pub content: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub answered_at: OffsetDateTime,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestOverdueMark {
+    pub request_key: RequestKey,
+    pub agency: AgencyName,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub recorded_at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderMark {
+    pub duty: Duty,
+    pub agency: AgencyName,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+    pub seconds_before_due: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,13 +354,15 @@ pub fn decide(
             }
             if now < *deadline {
                 return Err(DomainError::DeadlineNotPassed {
-                    period: *period,
+                    what: format!("report {period}"),
                     deadline: deadline.to_string(),
                 });
             }
             let key = agency.as_ref().map(AgencyName::match_key);
             let already_marked = state.overdue.iter().any(|mark| {
-                mark.period == *period && mark.agency.as_ref().map(AgencyName::match_key) == key
+                mark.period == *period
+                    && mark.deadline >= *deadline
+                    && mark.agency.as_ref().map(AgencyName::match_key) == key
             });
             // `deadline` is the first instant at which a report is late (calendar::Deadline::due).
             let reported_in_time = state.reports.iter().any(|report| {
@@ -232,7 +381,218 @@ pub fn decide(
                 agency: agency.clone(),
             })])
         }
+        TaskCommand::ExtendDeadline {
+            duty,
+            agency,
+            current_due,
+            new_due,
+            reason,
+            granted_by,
+        } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            if let Duty::Requested { request_key } = duty {
+                if state.report_request(request_key).is_none() {
+                    return Err(DomainError::UnknownRequest {
+                        request_key: request_key.to_string(),
+                    });
+                }
+            }
+            if new_due <= current_due {
+                return Err(InvalidInput::new(
+                    "new_due",
+                    format!(
+                        "{} must be later than the deadline in force, {}",
+                        in_vietnam(*new_due),
+                        in_vietnam(*current_due)
+                    ),
+                )
+                .into());
+            }
+            let reason = non_empty_text("reason", reason)?;
+            let granted_by = non_empty_text("granted_by", granted_by)?;
+            Ok(vec![TaskEvent::DeadlineExtended(DeadlineExtended {
+                duty: duty.clone(),
+                agency: agency.clone(),
+                previous_due: in_vietnam(*current_due),
+                new_due: in_vietnam(*new_due),
+                reason,
+                granted_by,
+            })])
+        }
+        TaskCommand::RequestReport {
+            request_key,
+            kind,
+            requested_by,
+            agencies,
+            due,
+            subject,
+        } => decide_request(
+            state,
+            ReportRequested {
+                request_key: request_key.clone(),
+                kind: *kind,
+                requested_by: requested_by.clone(),
+                agencies: agencies.clone(),
+                due: in_vietnam(*due),
+                subject: subject.trim().to_owned(),
+            },
+            now,
+        ),
+        TaskCommand::AnswerRequest {
+            request_key,
+            answered_by,
+            content,
+        } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            if state.report_request(request_key).is_none() {
+                return Err(DomainError::UnknownRequest {
+                    request_key: request_key.to_string(),
+                });
+            }
+            let content = non_empty_text("content", content)?;
+            Ok(vec![TaskEvent::RequestAnswered(RequestAnswered {
+                request_key: request_key.clone(),
+                answered_by: answered_by.clone(),
+                content,
+            })])
+        }
+        TaskCommand::MarkRequestOverdue {
+            request_key,
+            agency,
+            due,
+        } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            if state.report_request(request_key).is_none() {
+                return Err(DomainError::UnknownRequest {
+                    request_key: request_key.to_string(),
+                });
+            }
+            if now < *due {
+                return Err(DomainError::DeadlineNotPassed {
+                    what: format!("request {request_key}"),
+                    deadline: due.to_string(),
+                });
+            }
+            let key = agency.match_key();
+            let already_marked = state.request_overdue.iter().any(|mark| {
+                mark.request_key == *request_key
+                    && mark.due >= *due
+                    && mark.agency.match_key() == key
+            });
+            let answered_in_time = state.answers.iter().any(|answer| {
+                answer.request_key == *request_key
+                    && answer.answered_at < *due
+                    && answer.answered_by.match_key() == key
+            });
+            if already_marked || answered_in_time {
+                return Ok(Vec::new());
+            }
+            Ok(vec![TaskEvent::RequestOverdue(RequestOverdue {
+                request_key: request_key.clone(),
+                agency: agency.clone(),
+                due: in_vietnam(*due),
+            })])
+        }
+        TaskCommand::RecordReminder {
+            duty,
+            agency,
+            due,
+            seconds_before_due,
+        } => {
+            if state.assignment.is_none() {
+                return Err(DomainError::NotAssigned);
+            }
+            let key = agency.match_key();
+            let already_sent = state.reminders.iter().any(|mark| {
+                mark.duty == *duty
+                    && mark.due == *due
+                    && mark.seconds_before_due == *seconds_before_due
+                    && mark.agency.match_key() == key
+            });
+            if already_sent {
+                return Ok(Vec::new());
+            }
+            Ok(vec![TaskEvent::ReminderSent(ReminderSent {
+                duty: duty.clone(),
+                agency: agency.clone(),
+                due: in_vietnam(*due),
+                seconds_before_due: *seconds_before_due,
+            })])
+        }
     }
+}
+
+fn decide_request(
+    state: &TaskState,
+    requested: ReportRequested,
+    now: OffsetDateTime,
+) -> Result<Vec<TaskEvent>, DomainError> {
+    let assignment = state.assignment.as_ref().ok_or(DomainError::NotAssigned)?;
+    if let Some(existing) = state.report_request(&requested.request_key) {
+        let same = existing.kind == requested.kind
+            && existing.requested_by == requested.requested_by
+            && existing.agencies == requested.agencies
+            && existing.due == requested.due
+            && existing.subject == requested.subject;
+        return if same {
+            Ok(Vec::new())
+        } else {
+            Err(DomainError::RequestKeyTaken {
+                request_key: requested.request_key.to_string(),
+            })
+        };
+    }
+    non_empty_text("subject", &requested.subject)?;
+    if requested.agencies.is_empty() {
+        return Err(InvalidInput::new("agencies", "name at least one agency to ask").into());
+    }
+    if requested.due <= now {
+        return Err(
+            InvalidInput::new("due", format!("{} is not in the future", requested.due)).into(),
+        );
+    }
+    let details = &assignment.details;
+    let is_in = |name: &AgencyName, list: &[AgencyName]| {
+        list.iter()
+            .any(|listed| listed.match_key() == name.match_key())
+    };
+    // Who may be asked follows the plan's text: ad hoc reports are owed by the task's
+    // lead agencies; coordinating agencies contribute "khi có yêu cầu từ đơn vị chủ trì",
+    // so a coordination request comes from a lead and goes to the task's coordinators.
+    let (allowed, role) = match requested.kind {
+        RequestKind::AdHoc => (&details.lead, "lead"),
+        RequestKind::Coordination => {
+            if !is_in(&requested.requested_by, &details.lead) {
+                return Err(InvalidInput::new(
+                    "requested_by",
+                    format!(
+                        "{} is not a lead agency of the task; coordination is requested by a lead",
+                        requested.requested_by
+                    ),
+                )
+                .into());
+            }
+            (&details.coordinators, "coordinating")
+        }
+    };
+    if let Some(outsider) = requested
+        .agencies
+        .iter()
+        .find(|agency| !is_in(agency, allowed))
+    {
+        return Err(InvalidInput::new(
+            "agencies",
+            format!("{outsider} is not a {role} agency of the task"),
+        )
+        .into());
+    }
+    Ok(vec![TaskEvent::ReportRequested(requested)])
 }
 
 fn decide_assign(
@@ -243,6 +603,11 @@ fn decide_assign(
         return Err(InvalidInput::new("lead", "a task needs at least one lead agency").into());
     }
     non_empty_text("title", &assigned.title)?;
+    if let Some(reporting) = &assigned.reporting {
+        ReportingPolicy::new(reporting.policy.clone()).map_err(|err| {
+            InvalidInput::new(format!("reporting.policy.{}", err.field), err.message)
+        })?;
+    }
     let Some(existing) = &state.assignment else {
         return Ok(vec![TaskEvent::TaskAssigned(assigned.clone())]);
     };
@@ -277,6 +642,7 @@ pub fn changed_fields(before: &TaskAssigned, after: &TaskAssigned) -> Vec<&'stat
         ("timeframe", before.timeframe != after.timeframe),
         ("extra", before.extra != after.extra),
         ("plan_year", before.plan_year != after.plan_year),
+        ("reporting", before.reporting != after.reporting),
         (
             "section",
             old_source.section_number != new_source.section_number
@@ -349,6 +715,46 @@ pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
             });
         }
         TaskEvent::TaskBackInAppendix(_) => state.missing_from_appendix = None,
+        TaskEvent::DeadlineExtended(extended) => state.extensions.push(Extension {
+            duty: extended.duty.clone(),
+            agency: extended.agency.clone(),
+            previous_due: extended.previous_due,
+            new_due: extended.new_due,
+            reason: extended.reason.clone(),
+            granted_by: extended.granted_by.clone(),
+            granted_at: occurred_at,
+            version: envelope.version,
+        }),
+        TaskEvent::ReportRequested(requested) => state.report_requests.push(ReportRequest {
+            request_key: requested.request_key.clone(),
+            kind: requested.kind,
+            requested_by: requested.requested_by.clone(),
+            agencies: requested.agencies.clone(),
+            due: requested.due,
+            subject: requested.subject.clone(),
+            requested_at: occurred_at,
+            version: envelope.version,
+        }),
+        TaskEvent::RequestAnswered(answered) => state.answers.push(Answer {
+            request_key: answered.request_key.clone(),
+            answered_by: answered.answered_by.clone(),
+            content: answered.content.clone(),
+            answered_at: occurred_at,
+            version: envelope.version,
+        }),
+        TaskEvent::RequestOverdue(overdue) => state.request_overdue.push(RequestOverdueMark {
+            request_key: overdue.request_key.clone(),
+            agency: overdue.agency.clone(),
+            due: overdue.due,
+            recorded_at: occurred_at,
+        }),
+        TaskEvent::ReminderSent(sent) => state.reminders.push(ReminderMark {
+            duty: sent.duty.clone(),
+            agency: sent.agency.clone(),
+            due: sent.due,
+            seconds_before_due: sent.seconds_before_due,
+            sent_at: occurred_at,
+        }),
     }
     state
 }

@@ -34,6 +34,7 @@ fn assignment(timeframe_text: Option<&str>) -> TaskAssigned {
             coordinators_text: "Các Sở, ban, ngành tỉnh; UBND cấp huyện;".into(),
         },
         extra: Vec::new(),
+        reporting: None,
     }
 }
 
