@@ -13,6 +13,8 @@
 //!   and so starts a fresh series for the new deadline.
 //! - **Overdue.** Every `Overdue` obligation not yet marked at its current `due`
 //!   (`Obligation::is_marked_overdue`) is due for its mark.
+//! - **Horizon.** Both functions look through the year after `now`, so that a reminder of
+//!   next year's first deadline is found before the year turns.
 //! - **Next instant.** The earliest instant strictly after `now` at which either rule
 //!   will produce work: a reminder instant or a deadline of an open obligation, looking
 //!   through the year after `now` (so that recurring tasks always have one).
@@ -23,7 +25,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::error::InvalidInput;
-use crate::obligation::{obligations, obligations_through, Obligation, ObligationContext};
+use crate::obligation::{obligations_through, Obligation, ObligationContext};
 use crate::task::{TaskCommand, TaskState};
 use crate::vietnam_time::in_vietnam;
 
@@ -64,13 +66,32 @@ impl ReminderOffsets {
                         ),
                     )
                 };
-                let (number, unit) = part.split_at(part.len().saturating_sub(1));
-                let number: i64 = number.parse().map_err(|_| invalid())?;
-                match unit {
-                    "d" => Ok(Duration::days(number)),
-                    "h" => Ok(Duration::hours(number)),
-                    _ => Err(invalid()),
+                let mut chars = part.chars();
+                let unit = chars.next_back().ok_or_else(invalid)?;
+                let number: i64 = chars.as_str().parse().map_err(|_| invalid())?;
+                if number <= 0 {
+                    return Err(InvalidInput::new(
+                        "reminder_offsets",
+                        format!("{part:?} is not a positive offset before a deadline"),
+                    ));
                 }
+                let seconds_per_unit: i64 = match unit {
+                    'd' => 24 * 3600,
+                    'h' => 3600,
+                    _ => return Err(invalid()),
+                };
+                // A year is far beyond any sensible reminder; it also keeps the arithmetic
+                // on instants (due - offset) from overflowing.
+                number
+                    .checked_mul(seconds_per_unit)
+                    .filter(|seconds| *seconds <= 366 * 24 * 3600)
+                    .map(Duration::seconds)
+                    .ok_or_else(|| {
+                        InvalidInput::new(
+                            "reminder_offsets",
+                            format!("{part:?} is longer than a year before the deadline"),
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Self::new(offsets)
@@ -118,7 +139,10 @@ pub fn due_commands(
     now: OffsetDateTime,
 ) -> Vec<TaskCommand> {
     let mut commands = Vec::new();
-    for obligation in obligations(task, context, now) {
+    // Through next year, like `next_instant`: a long offset can make a reminder of next
+    // year's first deadline due before the year turns.
+    let next_year = in_vietnam(now).year() + 1;
+    for obligation in obligations_through(task, context, now, next_year) {
         if let Some(mark) = obligation
             .overdue_command()
             .filter(|_| !obligation.is_marked_overdue(task))

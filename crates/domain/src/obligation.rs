@@ -425,7 +425,8 @@ impl Debtor {
     }
 }
 
-/// One roll-up per fanned-out group and duty, ordered by due, duty, group.
+/// One roll-up per fanned-out group and duty, ordered by original due, duty, group (an
+/// extension for one member does not split its group's roll-up).
 /// Obligations a group owes itself (members unknown) are not rolled up.
 pub fn roll_ups(obligations: &[Obligation]) -> Vec<GroupRollUp> {
     let mut groups: BTreeMap<(OffsetDateTime, &Duty, &AgencyName), GroupRollUp> = BTreeMap::new();
@@ -434,7 +435,7 @@ pub fn roll_ups(obligations: &[Obligation]) -> Vec<GroupRollUp> {
             continue;
         };
         let roll_up = groups
-            .entry((obligation.due, &obligation.duty, group))
+            .entry((obligation.original_due, &obligation.duty, group))
             .or_insert_with(|| GroupRollUp {
                 group: group.clone(),
                 duty: obligation.duty.clone(),

@@ -176,6 +176,19 @@ impl ReportingPolicy {
         Self::new(spec).ok()
     }
 
+    /// The preset for a plan of `province` that names no policy of its own: `quang-tri`
+    /// for Quảng Trị (its plans state the rule), `default` for any other or none.
+    /// Ba Tơ is a district of Quảng Ngãi: its plans name `ba-to` explicitly.
+    pub fn for_province(province: Option<&str>) -> Self {
+        let is_quang_tri = province.is_some_and(|province| {
+            let folded = province.trim().to_lowercase();
+            folded == "quảng trị" || folded == "quang tri" || folded == "quang-tri"
+        });
+        let name = if is_quang_tri { "quang-tri" } else { "default" };
+        // Both presets exist (a test checks every preset).
+        Self::preset(name).unwrap_or_else(|| Self::presets().remove(0))
+    }
+
     /// Every preset, in the order of `PRESET_NAMES`.
     pub fn presets() -> Vec<Self> {
         PRESET_NAMES
