@@ -15,6 +15,16 @@
 //!   handler recognises the request id in the task's history;
 //! - reads used for decisions go to the stream leader (STREAM.MSG.GET), not to direct
 //!   get, which a follower may answer from a stale copy.
+//!
+//! It also owns a second, separate stream for deadline reminders to agencies
+//! ([`reminders`]): notifications, not part of the log of record.
+
+pub mod reminders;
+
+pub use reminders::{
+    reminder_subject, InvalidAgencyToken, ReminderChannel, ReminderChannelOptions, ReminderError,
+    REMINDER_STREAM_NAME,
+};
 
 use std::time::Duration;
 
@@ -280,6 +290,14 @@ impl EventLog {
             .await
             .map_err(|err| unavailable("reading the stream state")(&err))?;
         Ok(info.state.last_sequence)
+    }
+
+    /// The reminder stream, over this log's connection.
+    pub async fn reminder_channel(
+        &self,
+        options: &ReminderChannelOptions,
+    ) -> Result<ReminderChannel, LogError> {
+        ReminderChannel::open(self.jetstream.client(), options).await
     }
 
     /// How many events the stream holds.
