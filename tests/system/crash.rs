@@ -169,7 +169,7 @@ async fn a_wiped_projection_is_rebuilt_from_the_stream() {
     let dondoc = Dondoc::start_with(
         &nats.url(),
         data.path(),
-        &["--no-sample", "--rebuild-projection"],
+        &["--no-sample", "--no-worker", "--rebuild-projection"],
     );
     let mut client = dondoc.client().await;
     let after = list_all(&mut client, "qng", nats.last_sequence().await).await;

@@ -83,6 +83,7 @@ async fn importing_the_same_appendix_twice_creates_nothing_new() {
         request_id: "a-different-request".into(),
         actor: "test".into(),
         province: "Quảng Ngãi".into(),
+        ..Default::default()
     };
     let second = client
         .import_plan(again.clone())
@@ -102,7 +103,7 @@ async fn importing_the_same_appendix_twice_creates_nothing_new() {
 async fn the_sample_plan_is_imported_on_first_start_only() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let mut dondoc = Dondoc::start_with(&nats.url(), data.path(), &[]);
+    let mut dondoc = Dondoc::start_with(&nats.url(), data.path(), &["--no-worker"]);
     let mut client = dondoc.client().await;
     let all_samples = 76 + 36 + 5;
     assert_eq!(
@@ -128,7 +129,7 @@ async fn the_sample_plan_is_imported_on_first_start_only() {
     );
     assert!(dondoc.terminate(), "clean exit on SIGTERM");
 
-    let dondoc = Dondoc::start_with(&nats.url(), data.path(), &[]);
+    let dondoc = Dondoc::start_with(&nats.url(), data.path(), &["--no-worker"]);
     let mut client = dondoc.client().await;
     assert_eq!(list_all(&mut client, "qng-189-2022", 0).await.len(), 76);
     assert_eq!(nats.event_count().await, all_samples);

@@ -4,8 +4,10 @@
 mod bad_input;
 mod commands;
 mod crash;
+mod deadline_api;
 mod golden;
 mod import;
 mod reimport;
 mod service;
 mod support;
+mod worker;

@@ -14,6 +14,7 @@ fn import_request(content: String, request_id: &str) -> pb::ImportPlanRequest {
         request_id: request_id.into(),
         actor: "test".into(),
         province: "Quảng Ngãi".into(),
+        ..Default::default()
     }
 }
 

@@ -122,10 +122,11 @@ pub struct Dondoc {
 }
 
 impl Dondoc {
-    /// Starts `dondoc up --nats URL` in `data_dir` (no sample plan) and waits for its
+    /// Starts `dondoc up --nats URL` in `data_dir` (no sample plan, no deadline worker:
+    /// the tests count events) and waits for its
     /// "listening" line.
     pub fn start(nats_url: &str, data_dir: &Path) -> Self {
-        Self::start_with(nats_url, data_dir, &["--no-sample"])
+        Self::start_with(nats_url, data_dir, &["--no-sample", "--no-worker"])
     }
 
     pub fn start_with(nats_url: &str, data_dir: &Path, extra_args: &[&str]) -> Self {
@@ -237,6 +238,7 @@ pub async fn import_seed_004(
             request_id: format!("import-{plan_id}"),
             actor: "test".to_owned(),
             province: "Quảng Ngãi".to_owned(),
+            ..Default::default()
         })
         .await
         .expect("import succeeds")

@@ -1,6 +1,10 @@
 //! Conversions between domain views and dondoc.v1 messages. No logic beyond shape.
 
-use dondoc_domain::{Schedule, Timeframe};
+use dondoc_app::{ScorecardRow, TaskObligation};
+use dondoc_domain::{
+    Duty, Obligation, ObligationSource, ObligationStatus, PlanId, RequestKind, Schedule, TaskId,
+    Timeframe,
+};
 use dondoc_projection::TaskView;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -122,4 +126,116 @@ pub fn task(view: &TaskView) -> pb::Task {
         task.plan_year = details.plan_year;
     }
     task
+}
+
+fn instant(instant: OffsetDateTime) -> String {
+    dondoc_app::format_instant(instant)
+}
+
+fn request_kind(kind: RequestKind) -> &'static str {
+    match kind {
+        RequestKind::AdHoc => "ad_hoc",
+        RequestKind::Coordination => "coordination",
+    }
+}
+
+/// The task fields an obligation message repeats.
+pub struct TaskRef<'a> {
+    pub task_id: TaskId,
+    pub plan_id: &'a PlanId,
+    pub row_number: &'a str,
+    pub title: &'a str,
+}
+
+impl<'a> TaskRef<'a> {
+    pub fn of_view(view: &'a TaskView) -> Self {
+        let assignment = view.state.assignment.as_ref();
+        Self {
+            task_id: view.task_id,
+            plan_id: &view.plan_id,
+            row_number: assignment.map_or("", |assignment| &assignment.details.source.row_number),
+            title: assignment.map_or("", |assignment| &assignment.details.title),
+        }
+    }
+}
+
+/// One obligation of `task`.
+pub fn obligation(task: &TaskRef<'_>, obligation: &Obligation) -> pb::Obligation {
+    let mut message = pb::Obligation {
+        agency: obligation.agency.to_string(),
+        via_group: obligation
+            .via_group
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        original_due: instant(obligation.original_due),
+        due: instant(obligation.due),
+        status: obligation.status.name().to_owned(),
+        reported_at: match obligation.status {
+            ObligationStatus::ReportedOnTime { at } | ObligationStatus::ReportedLate { at } => {
+                instant(at)
+            }
+            _ => String::new(),
+        },
+        extension: obligation
+            .extension
+            .as_ref()
+            .map(|extension| pb::DeadlineExtension {
+                reason: extension.reason.clone(),
+                granted_by: extension.granted_by.clone(),
+                granted_at: instant(extension.granted_at),
+            }),
+        ..Default::default()
+    };
+    match &obligation.duty {
+        Duty::Periodic { period } => message.period = period.to_string(),
+        Duty::Requested { request_key } => message.request_key = request_key.to_string(),
+    }
+    match &obligation.source {
+        ObligationSource::Periodic(deadline) => {
+            message.last_day_on_time = deadline.last_day_on_time.to_string();
+        }
+        ObligationSource::Requested {
+            kind,
+            requested_by,
+            subject,
+        } => {
+            message.request_kind = request_kind(*kind).to_owned();
+            message.requested_by = requested_by.to_string();
+            message.subject = subject.clone();
+        }
+    }
+    message.task_id = task.task_id.to_string();
+    message.plan_id = task.plan_id.to_string();
+    message.row_number = task.row_number.to_owned();
+    message.task_title = task.title.to_owned();
+    message
+}
+
+pub fn task_obligation(found: &TaskObligation) -> pb::Obligation {
+    let task = TaskRef {
+        task_id: found.task_id,
+        plan_id: &found.plan_id,
+        row_number: &found.row_number,
+        title: &found.title,
+    };
+    obligation(&task, &found.obligation)
+}
+
+pub fn scorecard_row(row: &ScorecardRow) -> pb::ScorecardRow {
+    let counts = &row.counts;
+    pb::ScorecardRow {
+        agency: row.agency.to_string(),
+        period: row
+            .period
+            .map(|period| period.to_string())
+            .unwrap_or_default(),
+        pending: counts.pending as u32,
+        extended: counts.extended as u32,
+        overdue: counts.overdue as u32,
+        reported_on_time: counts.reported_on_time as u32,
+        reported_late: counts.reported_late as u32,
+        on_time_rate: counts.on_time_rate(),
+        total: counts.total() as u32,
+    }
 }

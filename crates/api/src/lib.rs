@@ -11,7 +11,9 @@ mod status;
 
 use std::future::Future;
 
-use dondoc_app::Tracker;
+use std::sync::Arc;
+
+use dondoc_app::{DeadlineRules, Tracker};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -50,6 +52,7 @@ pub enum ServeError {
 pub async fn serve(
     listener: TcpListener,
     tracker: Tracker,
+    rules: Arc<DeadlineRules>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -69,7 +72,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(pb::task_service_server::TaskServiceServer::new(
-            TaskApi::new(tracker),
+            TaskApi::new(tracker, rules),
         ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;

@@ -46,3 +46,25 @@ impl Clock for FixedClock {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// A clock that runs in real time from a chosen instant: `dondoc up --pretend-now`, for
+/// drills and cross-process tests that need deadlines to pass on cue.
+#[derive(Clone, Copy, Debug)]
+pub struct ShiftedClock {
+    offset: time::Duration,
+}
+
+impl ShiftedClock {
+    /// A clock that reads `start` now and advances with the system clock.
+    pub fn starting_at(start: OffsetDateTime) -> Self {
+        Self {
+            offset: start - OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> OffsetDateTime {
+        in_vietnam(OffsetDateTime::now_utc() + self.offset)
+    }
+}

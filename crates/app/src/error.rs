@@ -51,6 +51,11 @@ pub enum AppError {
     #[error(transparent)]
     Log(#[from] LogError),
 
+    /// A reminder could not be published. Handling: as its `LogError` when NATS failed;
+    /// INTERNAL otherwise (the worker built a subject or header NATS refuses).
+    #[error(transparent)]
+    Reminder(#[from] dondoc_eventlog::ReminderError),
+
     /// Handling: see `ProjectionError` (INVALID_ARGUMENT for page tokens, else INTERNAL).
     #[error(transparent)]
     Projection(#[from] ProjectionError),

@@ -9,14 +9,18 @@
 
 use std::time::Duration;
 
+use dondoc_domain::TaskId;
 use dondoc_eventlog::EventLog;
 use dondoc_projection::{ProjectionError, ProjectionStore};
 use futures::StreamExt;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 const RETRY_PAUSE_MIN: Duration = Duration::from_millis(100);
 const RETRY_PAUSE_MAX: Duration = Duration::from_secs(5);
+/// Change notifications buffered per subscriber; one that falls further behind is told
+/// it lagged (and the deadline worker rebuilds its agenda).
+const CHANGE_BUFFER: usize = 4096;
 
 /// Read side of the feeder's progress: the last stream sequence the projection applied.
 #[derive(Clone, Debug)]
@@ -41,6 +45,7 @@ pub struct ProjectionFeeder {
     log: EventLog,
     store: ProjectionStore,
     progress: watch::Sender<u64>,
+    changes: broadcast::Sender<TaskId>,
 }
 
 impl ProjectionFeeder {
@@ -49,14 +54,21 @@ impl ProjectionFeeder {
         store: ProjectionStore,
     ) -> Result<(Self, ProjectionProgress), ProjectionError> {
         let (progress, receiver) = watch::channel(store.checkpoint()?);
+        let (changes, _) = broadcast::channel(CHANGE_BUFFER);
         Ok((
             Self {
                 log,
                 store,
                 progress,
+                changes,
             },
             ProjectionProgress(receiver),
         ))
+    }
+
+    /// The id of every task the feeder changes from now on, once the change is applied.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<TaskId> {
+        self.changes.subscribe()
     }
 
     /// Runs until `shutdown` turns true.
@@ -105,6 +117,8 @@ impl ProjectionFeeder {
                 .apply(recorded.sequence, &recorded.envelope)
                 .map_err(|err| err.to_string())?;
             self.progress.send_replace(recorded.sequence);
+            // No subscriber is not an error: the worker is optional.
+            let _ = self.changes.send(recorded.envelope.task_id);
         }
         Err("event subscription ended".to_owned())
     }

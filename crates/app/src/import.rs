@@ -13,8 +13,8 @@
 use dondoc_agencies::{AgencyDirectory, Resolution};
 use dondoc_appendix::{parse_appendix_with, AppendixRow, ParseOptions, SourceFormat};
 use dondoc_domain::{
-    AgencyName, AppendixRowRef, ExtraColumn, InvalidInput, PlanId, RequestId, Schedule,
-    TaskAssigned, TaskCommand, TaskId, Timeframe,
+    AgencyName, AppendixRowRef, ExtraColumn, InvalidInput, PlanId, PlanReporting, ReportingPolicy,
+    RequestId, Schedule, TaskAssigned, TaskCommand, TaskId, Timeframe,
 };
 use dondoc_projection::TaskQuery;
 use futures::{StreamExt, TryStreamExt};
@@ -41,6 +41,23 @@ pub struct ImportPlan {
     /// The plan's province in the agency directory ("Quảng Ngãi"): its entries decide
     /// what a name means. Without it, a name resolves only where all provinces agree.
     pub province: Option<String>,
+    /// The plan's reporting policy, recorded on each of its tasks. `None`: the preset
+    /// for the province (`ReportingPolicy::for_province`).
+    pub policy: Option<ReportingPolicy>,
+}
+
+impl ImportPlan {
+    /// The reporting rules the import records on each task.
+    pub fn reporting(&self) -> PlanReporting {
+        let policy = self
+            .policy
+            .clone()
+            .unwrap_or_else(|| ReportingPolicy::for_province(self.province.as_deref()));
+        PlanReporting {
+            policy: policy.into_spec(),
+            province: self.province.clone(),
+        }
+    }
 }
 
 /// Something worth a reader's attention that does not block the import.
@@ -60,6 +77,7 @@ pub struct ImportPreview {
     pub plan_year: i32,
     pub source_name: String,
     pub format: SourceFormat,
+    pub reporting: PlanReporting,
     pub tasks: Vec<PreviewTask>,
     pub warnings: Vec<ImportWarning>,
 }
@@ -137,6 +155,7 @@ pub fn preview_import(
         plan_year: import.plan_year,
         source_name: import.source_name.clone(),
         format: appendix.format,
+        reporting: import.reporting(),
         tasks,
         warnings,
     })
@@ -355,6 +374,7 @@ fn prepare_row(
                     value: value.clone(),
                 })
                 .collect(),
+            reporting: Some(import.reporting()),
         },
     })
 }
@@ -415,6 +435,10 @@ impl ImportPreview {
             "plan_year": self.plan_year,
             "source_name": self.source_name,
             "format": format,
+            "reporting": {
+                "policy": self.reporting.policy,
+                "province": self.reporting.province,
+            },
             "tasks": tasks,
             "warnings": warnings,
         })

@@ -4,21 +4,38 @@
 //! Owns: the command loop (load → decide → append with optimistic concurrency, retried
 //! on conflict only when the client did not pin a version), request-id idempotency
 //! beyond JetStream's duplicate window, plan import, read-your-writes waits, and the
-//! projection feeder. It knows the event log and the projection through their crates'
+//! projection feeder, and the deadline worker. It knows the event log and the projection through their crates'
 //! types only; it knows nothing of gRPC.
 
 mod clock;
+mod deadlines;
 mod error;
 mod feeder;
 mod import;
-mod sweep;
+mod queries;
 mod tracker;
+mod worker;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
+pub use deadlines::{DeadlineRules, SweepReport, WORKER_ACTOR};
 pub use error::AppError;
 pub use feeder::{ProjectionFeeder, ProjectionProgress};
 pub use import::{
     preview_import, ImportPlan, ImportPreview, ImportSummary, ImportWarning, PreviewTask,
 };
-pub use sweep::{DeadlineRules, PlanRules, SweepReport};
+pub use queries::{
+    reporting_policy, request_key_for, scorecard_period, tally, DeadlineExtension, PeriodFilter,
+    ReportRequestInput, Scorecard, ScorecardQuery, ScorecardRow, StatusCounts, TaskObligation,
+    TaskObligations,
+};
 pub use tracker::{CommandMeta, CommandOutcome, Tracker};
+pub use worker::{DeadlineWorker, DEFAULT_MAX_NAP};
+
+/// An instant as the API and the reminders print it: RFC 3339 in Vietnam time, to the
+/// second (deadlines are whole seconds; "now" need not be finer).
+pub fn format_instant(instant: time::OffsetDateTime) -> String {
+    let seconds = instant.replace_nanosecond(0).unwrap_or(instant);
+    dondoc_domain::vietnam_time::in_vietnam(seconds)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -274,6 +274,25 @@ impl Tracker {
         Ok(self.projection.list(query)?)
     }
 
+    /// Waits until the projection has applied `min_sequence`, however long that takes,
+    /// as long as it keeps moving: for a fresh projection catching up on the whole log
+    /// (a worker process, `dondoc sweep`). Fails only if it stops advancing.
+    pub async fn catch_up(&self, min_sequence: u64) -> Result<(), AppError> {
+        loop {
+            let before = self.progress.applied();
+            match self.wait_for_sequence(min_sequence).await {
+                Err(AppError::NotCaughtUp(_)) if self.progress.applied() > before => {
+                    tracing::info!(
+                        applied = self.progress.applied(),
+                        target = min_sequence,
+                        "projection catching up"
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Waits until the projection has applied `min_sequence`.
     pub async fn wait_for_sequence(&self, min_sequence: u64) -> Result<(), AppError> {
         let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;

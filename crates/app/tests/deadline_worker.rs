@@ -1,15 +1,19 @@
-//! The overdue sweep against a real nats-server: two trackers, each with its own sled
-//! projection, sweep 1,000 tasks at the same time; every overdue obligation is marked
-//! exactly once, a repeated sweep marks nothing, and a sweep after "downtime" catches up
-//! every deadline it missed, with the original deadline on each mark.
+//! The deadline worker against a real nats-server, with a controlled clock: two workers,
+//! each with its own sled projection, sweep 1,000 tasks at the same time; every overdue
+//! obligation is marked exactly once, a repeated sweep marks nothing, and a sweep after
+//! "downtime" catches up every deadline it missed, with the original deadline on each
+//! mark. Reminders go out once each, on the agency's subject, however many workers run.
+//! The scheduled loop wakes for deadlines and reminders as the clock reaches them.
 
 use std::sync::Arc;
 
 use dondoc_agencies::AgencyDirectory;
-use dondoc_app::{DeadlineRules, FixedClock, ImportPlan, PlanRules, ProjectionFeeder, Tracker};
+use dondoc_app::{
+    DeadlineRules, DeadlineWorker, FixedClock, ImportPlan, ProjectionFeeder, Tracker,
+};
 use dondoc_domain::calendar::{deadline_for, HolidayCalendar};
-use dondoc_domain::{PlanId, ReportingPeriod, ReportingPolicy, RequestId};
-use dondoc_eventlog::{EventLog, EventLogOptions};
+use dondoc_domain::{PlanId, ReminderOffsets, ReportingPeriod, ReportingPolicy, RequestId};
+use dondoc_eventlog::{EventLog, EventLogOptions, ReminderChannelOptions};
 use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
 use dondoc_projection::ProjectionStore;
 use time::macros::datetime;
@@ -25,31 +29,57 @@ fn holidays() -> HolidayCalendar {
     HolidayCalendar::from_json(include_str!("../../../deploy/holidays/vn.json")).unwrap()
 }
 
-fn rules() -> DeadlineRules {
-    let default = PlanRules {
-        policy: ReportingPolicy::preset("default").unwrap(),
-        province: Some("Quảng Ngãi".to_owned()),
-    };
-    DeadlineRules::new(default, holidays())
+/// No reminders: the overdue counts below are then the only events a sweep records.
+fn rules_without_reminders() -> Arc<DeadlineRules> {
+    Arc::new(DeadlineRules::new(holidays()).with_reminders(ReminderOffsets::parse("none").unwrap()))
 }
 
-/// A tracker with its own projection and feeder, as one worker process would have.
-async fn tracker(
+/// A worker with its own projection and feeder, as one worker process would have.
+struct Worker {
+    tracker: Tracker,
+    worker: DeadlineWorker,
+    changes: tokio::sync::broadcast::Receiver<dondoc_domain::TaskId>,
+    _stop_feeder: watch::Sender<bool>,
+}
+
+async fn worker(
     nats_url: &str,
     dir: &std::path::Path,
     clock: Arc<FixedClock>,
-) -> (Tracker, watch::Sender<bool>) {
+    rules: Arc<DeadlineRules>,
+) -> Worker {
     let log = EventLog::connect(nats_url, &EventLogOptions::default())
         .await
         .unwrap();
     let store = ProjectionStore::open(dir).unwrap();
     let (feeder, progress) = ProjectionFeeder::new(log.clone(), store.clone()).unwrap();
+    let changes = feeder.subscribe_changes();
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(feeder.run(stopped));
-    (
-        Tracker::new(log, store, progress, clock, Arc::new(directory())),
-        stop,
-    )
+    let tracker = Tracker::new(log.clone(), store, progress, clock, Arc::new(directory()));
+    let reminders = log
+        .reminder_channel(&ReminderChannelOptions::default())
+        .await
+        .unwrap();
+    Worker {
+        worker: DeadlineWorker::new(tracker.clone(), rules, reminders),
+        tracker,
+        changes,
+        _stop_feeder: stop,
+    }
+}
+
+fn import(content: String) -> ImportPlan {
+    ImportPlan {
+        plan_id: PlanId::parse("sweep").unwrap(),
+        plan_year: 2023,
+        source_name: "generated.txt".to_owned(),
+        content,
+        actor: "test".to_owned(),
+        request_id: RequestId::parse("import").unwrap(),
+        province: Some("Quảng Ngãi".to_owned()),
+        policy: None,
+    }
 }
 
 fn appendix() -> String {
@@ -73,28 +103,31 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
     ))
     .unwrap();
     let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
-    let (first, _stop_first) =
-        tracker(nats.client_url(), &dir.path().join("first"), clock.clone()).await;
-    let (second, _stop_second) =
-        tracker(nats.client_url(), &dir.path().join("second"), clock.clone()).await;
+    let rules = rules_without_reminders();
+    let first = worker(
+        nats.client_url(),
+        &dir.path().join("first"),
+        clock.clone(),
+        rules.clone(),
+    )
+    .await;
+    let second = worker(
+        nats.client_url(),
+        &dir.path().join("second"),
+        clock.clone(),
+        rules,
+    )
+    .await;
     let summary = first
-        .import_plan(&ImportPlan {
-            plan_id: PlanId::parse("sweep").unwrap(),
-            plan_year: 2023,
-            source_name: "generated.txt".to_owned(),
-            content: appendix(),
-            actor: "test".to_owned(),
-            request_id: RequestId::parse("import").unwrap(),
-            province: Some("Quảng Ngãi".to_owned()),
-        })
+        .tracker
+        .import_plan(&import(appendix()))
         .await
         .unwrap();
     assert_eq!(summary.created, TASKS);
-    let rules = rules();
 
     // 1 April 2023: only Q1's deadline (late from 25 March) has passed.
     clock.set(datetime!(2023-04-01 00:00 +07:00));
-    let (a, b) = tokio::join!(first.sweep_overdue(&rules), second.sweep_overdue(&rules));
+    let (a, b) = tokio::join!(first.worker.sweep(), second.worker.sweep());
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.overdue, TASKS);
     assert_eq!(a.marked + b.marked, TASKS, "{a:?} {b:?}");
@@ -104,24 +137,25 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
     assert_eq!(log.event_count().await.unwrap(), 2 * TASKS as u64);
 
     // Sweeping again, from either worker, records nothing.
-    let again = second.sweep_overdue(&rules).await.unwrap();
+    let again = second.worker.sweep().await.unwrap();
     assert_eq!((again.overdue, again.marked), (TASKS, 0));
     assert_eq!(log.event_count().await.unwrap(), 2 * TASKS as u64);
 
     // "Downtime" until 15 January 2024: Q2, Q3, the 2023 yearly report and Q4 are all due.
     clock.set(datetime!(2024-01-15 00:00 +07:00));
-    let caught_up = first.sweep_overdue(&rules).await.unwrap();
+    let caught_up = first.worker.sweep().await.unwrap();
     assert_eq!(caught_up.marked, 4 * TASKS);
     assert_eq!(log.event_count().await.unwrap(), 6 * TASKS as u64);
 
     let policy = ReportingPolicy::preset("default").unwrap();
     let holidays = holidays();
     second
+        .tracker
         .wait_for_sequence(log.last_sequence().await.unwrap())
         .await
         .unwrap();
     for task_id in summary.task_ids.iter().step_by(97) {
-        let view = second.get_task(*task_id, 6).await.unwrap();
+        let view = second.tracker.get_task(*task_id, 6).await.unwrap();
         assert_eq!(view.state.overdue.len(), 5, "one mark per period");
         for mark in &view.state.overdue {
             let expected = deadline_for(&policy, mark.period, &holidays).unwrap();
@@ -144,5 +178,188 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
         });
         assert_eq!(q1.unwrap().deadline, datetime!(2023-03-25 00:00 +07:00));
     }
+    nats.stop().unwrap();
+}
+
+fn small_appendix(tasks: usize) -> String {
+    let mut text = String::from("TT\tTên nhiệm vụ\tCơ quan chủ trì\tCơ quan phối hợp\n");
+    for row in 1..=tasks {
+        text.push_str(&format!("{row}\tNhiệm vụ số {row}\tSở TT&TT\tSở Nội vụ\n"));
+    }
+    text
+}
+
+async fn event_types(log: &EventLog) -> Vec<String> {
+    use futures::StreamExt;
+    let last = log.last_sequence().await.unwrap();
+    let mut events = log.follow(1).await.unwrap();
+    let mut types = Vec::new();
+    while let Some(event) = events.next().await {
+        let event = event.unwrap();
+        types.push(event.envelope.event.type_name().to_owned());
+        if event.sequence >= last {
+            break;
+        }
+    }
+    types
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_send_each_reminder_once_on_the_agency_subject() {
+    const TASKS: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
+    let nats = NatsServer::start(&NatsServerOptions::in_data_dir(
+        binary,
+        &dir.path().join("nats"),
+    ))
+    .unwrap();
+    let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
+    let rules = Arc::new(DeadlineRules::new(holidays()));
+    let first = worker(
+        nats.client_url(),
+        &dir.path().join("first"),
+        clock.clone(),
+        rules.clone(),
+    )
+    .await;
+    let second = worker(
+        nats.client_url(),
+        &dir.path().join("second"),
+        clock.clone(),
+        rules,
+    )
+    .await;
+    first
+        .tracker
+        .import_plan(&import(small_appendix(TASKS)))
+        .await
+        .unwrap();
+
+    // 20 March 2023: the 7-day reminder of Q1 (due 25 March, 00:00) is due, the 3-day not yet.
+    clock.set(datetime!(2023-03-20 09:00 +07:00));
+    let (a, b) = tokio::join!(first.worker.sweep(), second.worker.sweep());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.reminded + b.reminded, TASKS, "{a:?} {b:?}");
+    assert_eq!(a.marked + b.marked, 0);
+
+    let log = EventLog::connect(nats.client_url(), &EventLogOptions::default())
+        .await
+        .unwrap();
+    let reminders = log
+        .reminder_channel(&ReminderChannelOptions::default())
+        .await
+        .unwrap();
+    let lead = dondoc_domain::AgencyName::parse("Sở Thông tin và Truyền thông").unwrap();
+    let token = first.tracker.agency_token(Some("Quảng Ngãi"), &lead);
+    assert!(!token.starts_with("unlisted-"), "{token}");
+    let delivered = reminders.read_subject(&token).await.unwrap();
+    assert_eq!(
+        delivered.len(),
+        TASKS,
+        "one message per reminder on {token}"
+    );
+    let message: serde_json::Value = serde_json::from_slice(&delivered[0].1).unwrap();
+    assert_eq!(message["agency"], "Sở Thông tin và Truyền thông");
+    assert_eq!(message["period"], "2023-Q1");
+    assert_eq!(message["due"], "2023-03-25T00:00:00+07:00");
+    assert_eq!(message["seconds_before_due"], 7 * 24 * 3600);
+
+    // Again, from either worker: nothing new.
+    let again = second.worker.sweep().await.unwrap();
+    assert_eq!(again.reminded, 0);
+    assert_eq!(reminders.count().await.unwrap(), TASKS as u64);
+
+    // 23 March: the 3-day reminder; 25 March: overdue, and no 1-day reminder after the fact.
+    clock.set(datetime!(2023-03-23 09:00 +07:00));
+    let third_day = first.worker.sweep().await.unwrap();
+    assert_eq!(third_day.reminded, TASKS);
+    clock.set(datetime!(2023-03-25 00:00 +07:00));
+    let overdue = second.worker.sweep().await.unwrap();
+    assert_eq!((overdue.reminded, overdue.marked), (0, TASKS));
+    assert_eq!(reminders.count().await.unwrap(), 2 * TASKS as u64);
+
+    let types = event_types(&log).await;
+    let count = |name: &str| types.iter().filter(|t| t.as_str() == name).count();
+    assert_eq!(count("reminder_sent"), 2 * TASKS);
+    assert_eq!(count("task_overdue"), TASKS);
+    nats.stop().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_worker_wakes_for_reminders_and_deadlines_as_the_clock_reaches_them() {
+    const TASKS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
+    let nats = NatsServer::start(&NatsServerOptions::in_data_dir(
+        binary,
+        &dir.path().join("nats"),
+    ))
+    .unwrap();
+    let clock = Arc::new(FixedClock::new(datetime!(2023-03-17 12:00 +07:00)));
+    let rules = Arc::new(DeadlineRules::new(holidays()));
+    let running = worker(
+        nats.client_url(),
+        &dir.path().join("worker"),
+        clock.clone(),
+        rules,
+    )
+    .await;
+    let (stop, stopped) = watch::channel(false);
+    let loop_task = tokio::spawn(
+        running
+            .worker
+            .clone()
+            .with_max_nap(std::time::Duration::from_millis(50))
+            .run(running.changes, stopped),
+    );
+    // Imported after the worker started: the agenda learns of the tasks from the feeder.
+    running
+        .tracker
+        .import_plan(&import(small_appendix(TASKS)))
+        .await
+        .unwrap();
+    let log = EventLog::connect(nats.client_url(), &EventLogOptions::default())
+        .await
+        .unwrap();
+    let wait_for_events = |expected: u64| {
+        let log = log.clone();
+        async move {
+            for _ in 0..200 {
+                if log.event_count().await.unwrap() >= expected {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            log.event_count().await.unwrap()
+        }
+    };
+    // Nothing is due on 17 March: the worker sleeps.
+    assert_eq!(wait_for_events(TASKS as u64).await, TASKS as u64);
+
+    clock.set(datetime!(2023-03-18 00:00 +07:00));
+    assert_eq!(
+        wait_for_events(2 * TASKS as u64).await,
+        2 * TASKS as u64,
+        "one 7-day reminder per task"
+    );
+
+    // Straight past the deadline: the 3- and 1-day reminders are skipped, the marks recorded.
+    clock.set(datetime!(2023-03-25 00:00 +07:00));
+    assert_eq!(
+        wait_for_events(3 * TASKS as u64).await,
+        3 * TASKS as u64,
+        "one overdue mark per task"
+    );
+
+    let _ = stop.send(true);
+    loop_task.await.unwrap();
+    let types = event_types(&log).await;
+    assert_eq!(
+        types.iter().filter(|t| *t == "reminder_sent").count(),
+        TASKS
+    );
+    assert_eq!(types.iter().filter(|t| *t == "task_overdue").count(), TASKS);
     nats.stop().unwrap();
 }

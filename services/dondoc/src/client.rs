@@ -1,4 +1,5 @@
-//! Client subcommands: talk to a running server over gRPC and print plain text.
+//! Client subcommands: talk to a running server over gRPC and print plain text (tables
+//! for the deadline queries), or, with --json, stable JSON.
 
 use std::path::PathBuf;
 
@@ -46,6 +47,15 @@ pub struct ImportArgs {
     /// With --dry-run: the agency directory folder (default: the shipped one).
     #[arg(long, env = "DONDOC_AGENCIES")]
     agencies: Option<PathBuf>,
+    /// The plan's reporting policy, a preset: quang-tri, ba-to or default (default: the
+    /// province's preset, quang-tri for Quảng Trị and default otherwise).
+    #[arg(long, conflicts_with = "policy_file")]
+    policy: Option<String>,
+    /// A reporting policy of the plan's own, as JSON: {"name": "…", "quarterly_day": 25,
+    /// "yearly": "12-20", "named_day_is_on_time": false, "yearly_satisfies_q4": false,
+    /// "working_day_rule": true, "recipient": "…"}.
+    #[arg(long)]
+    policy_file: Option<PathBuf>,
     #[command(flatten)]
     server: ServerArg,
 }
@@ -141,6 +151,19 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         || args.file.display().to_string(),
         |name| name.to_string_lossy().into_owned(),
     );
+    let policy_json = match &args.policy_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading the policy file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    // Checked here too, so that a bad policy file is reported by its name.
+    let policy = dondoc_app::reporting_policy(args.policy.as_deref(), policy_json.as_deref())
+        .with_context(|| match &args.policy_file {
+            Some(path) => format!("the policy file {}", path.display()),
+            None => "--policy".to_owned(),
+        })?;
     if args.dry_run {
         let directory = crate::directory::load(args.agencies.as_deref())?;
         let import = dondoc_app::ImportPlan {
@@ -151,6 +174,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
             actor: "dondoc-cli".to_owned(),
             request_id: dondoc_domain::RequestId::parse(&request_id)?,
             province: args.province.clone(),
+            policy,
         };
         let preview = dondoc_app::preview_import(&import, &directory)?;
         if args.json {
@@ -178,9 +202,10 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
                 );
             }
             eprintln!(
-                "{} tasks, {} warnings (dry run: nothing recorded)",
+                "{} tasks, {} warnings, reporting policy {} (dry run: nothing recorded)",
                 preview.tasks.len(),
-                preview.warnings.len()
+                preview.warnings.len(),
+                preview.reporting.policy.name
             );
         }
         return Ok(());
@@ -195,17 +220,20 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
             request_id,
             actor: "dondoc-cli".to_owned(),
             province: args.province.unwrap_or_default(),
+            policy: args.policy.unwrap_or_default(),
+            policy_json: policy_json.unwrap_or_default(),
         })
         .await
         .map_err(status_error("import"))?
         .into_inner();
     println!(
-        "{} tasks: {} created, {} amended, {} unchanged, {} missing from this appendix (flagged)",
+        "{} tasks: {} created, {} amended, {} unchanged, {} missing from this appendix (flagged); reporting policy {}",
         response.task_ids.len(),
         response.tasks_created,
         response.tasks_amended,
         response.tasks_unchanged,
-        response.missing_task_ids.len()
+        response.missing_task_ids.len(),
+        response.policy
     );
     for warning in &response.warnings {
         println!(
@@ -403,4 +431,472 @@ pub async fn coordinate(args: CoordinateArgs) -> anyhow::Result<()> {
         .into_inner();
     print_command(&response);
     Ok(())
+}
+
+/// Checks an RFC 3339 instant on the command line, keeping the text as written.
+fn instant_arg(text: &str) -> Result<String, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|_| text.to_owned())
+        .map_err(|error| {
+            format!("{text:?} is not an RFC 3339 instant like 2024-03-25T00:00:00+07:00: {error}")
+        })
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("duty").required(true).args(["period", "request"])))]
+pub struct ExtendArgs {
+    /// The task's id.
+    task: String,
+    /// The period of a periodic report: "2024" (yearly) or "2024-Q1".
+    #[arg(long)]
+    period: Option<String>,
+    /// The key of a report request.
+    #[arg(long)]
+    request: Option<String>,
+    /// Only for this agency (a group: for its members). Default: every agency that owes it.
+    #[arg(long)]
+    agency: Option<String>,
+    /// The new deadline (RFC 3339): the first instant at which a report is late.
+    #[arg(long, value_parser = instant_arg)]
+    until: String,
+    #[arg(long)]
+    reason: String,
+    /// Who grants the extension (the plan's owner).
+    #[arg(long)]
+    by: String,
+    /// Idempotency key (default: a new UUID).
+    #[arg(long)]
+    request_id: Option<String>,
+    #[arg(long)]
+    expected_version: Option<u64>,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RequestArgs {
+    /// The task's id.
+    task: String,
+    /// ad-hoc: the plan's owner asks lead agencies; coordination: a lead agency asks
+    /// coordinating agencies.
+    #[arg(long, value_parser = ["ad-hoc", "coordination"])]
+    kind: String,
+    /// Who asks.
+    #[arg(long)]
+    from: String,
+    /// Who must answer (one or more; quote names with spaces).
+    #[arg(long, required = true, num_args = 1..)]
+    to: Vec<String>,
+    /// The deadline (RFC 3339): the first instant at which an answer is late.
+    #[arg(long, value_parser = instant_arg)]
+    due: String,
+    #[arg(long)]
+    subject: String,
+    /// The request's key (default: derived from the request id).
+    #[arg(long)]
+    key: Option<String>,
+    /// Idempotency key (default: "request-KEY" with --key, else a new UUID).
+    #[arg(long)]
+    request_id: Option<String>,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnswerArgs {
+    /// The task's id.
+    task: String,
+    /// The request's key.
+    #[arg(long)]
+    request: String,
+    /// The answering agency.
+    #[arg(long)]
+    agency: String,
+    #[arg(long)]
+    content: String,
+    /// Idempotency key (default: a new UUID).
+    #[arg(long)]
+    request_id: Option<String>,
+    #[arg(long)]
+    expected_version: Option<u64>,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpcomingArgs {
+    /// The agency, full or abbreviated ("Sở TT&TT"); a group also lists its members'.
+    #[arg(long)]
+    agency: String,
+    /// How many days ahead to look.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OverdueArgs {
+    #[arg(long)]
+    plan: Option<String>,
+    /// Only what this agency owes.
+    #[arg(long)]
+    agency: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScorecardArgs {
+    /// One agency (default: every agency that owes something).
+    #[arg(long)]
+    agency: Option<String>,
+    #[arg(long)]
+    plan: Option<String>,
+    /// Exactly this period: "2024" (the yearly report only) or "2024-Q1".
+    #[arg(long)]
+    period: Option<String>,
+    /// Every period of this year (its quarters and yearly report).
+    #[arg(long)]
+    year: Option<i32>,
+    /// As of this instant (RFC 3339; default: now).
+    #[arg(long, value_parser = instant_arg)]
+    as_of: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+pub async fn extend(args: ExtendArgs) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let response = client
+        .extend_deadline(pb::ExtendDeadlineRequest {
+            task_id: args.task,
+            request_id: new_request_id(args.request_id),
+            period: args.period.unwrap_or_default(),
+            request_key: args.request.unwrap_or_default(),
+            agency: args.agency.unwrap_or_default(),
+            new_due: args.until,
+            reason: args.reason,
+            granted_by: args.by,
+            expected_version: args.expected_version,
+        })
+        .await
+        .map_err(status_error("extending the deadline"))?
+        .into_inner();
+    print_command(&response);
+    Ok(())
+}
+
+pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let request_id = match (args.request_id, &args.key) {
+        (Some(id), _) => id,
+        (None, Some(key)) => format!("request-{key}"),
+        (None, None) => new_request_id(None),
+    };
+    let response = client
+        .request_report(pb::RequestReportRequest {
+            task_id: args.task,
+            request_id,
+            kind: args.kind.replace('-', "_"),
+            requested_by: args.from,
+            agencies: args.to,
+            due: args.due,
+            subject: args.subject,
+            request_key: args.key.unwrap_or_default(),
+            expected_version: None,
+        })
+        .await
+        .map_err(status_error("requesting the report"))?
+        .into_inner();
+    let note = if response.unchanged {
+        " (already recorded)"
+    } else {
+        ""
+    };
+    println!(
+        "request {} on task {} now at version {}{note}",
+        response.request_key, response.task_id, response.version
+    );
+    Ok(())
+}
+
+pub async fn answer(args: AnswerArgs) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let response = client
+        .answer_request(pb::AnswerRequestRequest {
+            task_id: args.task,
+            request_id: new_request_id(args.request_id),
+            request_key: args.request,
+            agency: args.agency,
+            content: args.content,
+            expected_version: args.expected_version,
+        })
+        .await
+        .map_err(status_error("answering the request"))?
+        .into_inner();
+    print_command(&response);
+    Ok(())
+}
+
+pub async fn upcoming(args: UpcomingArgs) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let response = client
+        .list_upcoming_deadlines(pb::ListUpcomingDeadlinesRequest {
+            agency: args.agency,
+            within_days: args.days,
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error("listing upcoming deadlines"))?
+        .into_inner();
+    if args.json {
+        let json = serde_json::json!({
+            "agency": response.agency,
+            "from": response.from,
+            "to": response.to,
+            "obligations": response.obligations.iter().map(obligation_json).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    println!(
+        "{}: deadlines from {} to {}",
+        response.agency, response.from, response.to
+    );
+    print_obligations(&response.obligations);
+    eprintln!("{} open obligation(s)", response.obligations.len());
+    Ok(())
+}
+
+pub async fn overdue(args: OverdueArgs) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let response = client
+        .list_overdue(pb::ListOverdueRequest {
+            plan_id: args.plan.unwrap_or_default(),
+            agency: args.agency.unwrap_or_default(),
+            min_sequence: 0,
+        })
+        .await
+        .map_err(status_error("listing overdue obligations"))?
+        .into_inner();
+    if args.json {
+        let json = serde_json::json!({
+            "as_of": response.as_of,
+            "obligations": response.obligations.iter().map(obligation_json).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    println!("overdue as of {}", response.as_of);
+    print_obligations(&response.obligations);
+    eprintln!("{} overdue obligation(s)", response.obligations.len());
+    Ok(())
+}
+
+pub async fn scorecard(args: ScorecardArgs) -> anyhow::Result<()> {
+    let mut client = connect(&args.server).await?;
+    let response = client
+        .get_scorecard(pb::GetScorecardRequest {
+            agency: args.agency.unwrap_or_default(),
+            plan_id: args.plan.unwrap_or_default(),
+            period: args.period.unwrap_or_default(),
+            as_of: args.as_of.unwrap_or_default(),
+            year: args.year.unwrap_or(0),
+            min_sequence: 0,
+        })
+        .await
+        .map_err(status_error("reading the scorecard"))?
+        .into_inner();
+    if args.json {
+        let json = serde_json::json!({
+            "as_of": response.as_of,
+            "rows": response.rows.iter().map(scorecard_row_json).collect::<Vec<_>>(),
+            "totals": response.totals.iter().map(scorecard_row_json).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    println!("scorecard as of {}", response.as_of);
+    let rows: Vec<Vec<String>> = response
+        .rows
+        .iter()
+        .chain(&response.totals)
+        .map(|row| {
+            vec![
+                truncate(&row.agency, 50),
+                if row.period.is_empty() {
+                    "all".to_owned()
+                } else {
+                    row.period.clone()
+                },
+                row.pending.to_string(),
+                row.extended.to_string(),
+                row.overdue.to_string(),
+                row.reported_on_time.to_string(),
+                row.reported_late.to_string(),
+                row.total.to_string(),
+                row.on_time_rate
+                    .map_or_else(|| "-".to_owned(), |rate| format!("{:.0}%", rate * 100.0)),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "AGENCY",
+            "PERIOD",
+            "PENDING",
+            "EXTENDED",
+            "OVERDUE",
+            "ON TIME",
+            "LATE",
+            "TOTAL",
+            "ON-TIME RATE",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+/// Columns padded to their widest cell (in characters); the last is not padded. Stops
+/// quietly when stdout is closed (`dondoc overdue | head`).
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    use std::io::Write;
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let text: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(column, cell)| {
+                if column == last {
+                    (*cell).to_owned()
+                } else {
+                    let padding = widths[column].saturating_sub(cell.chars().count());
+                    format!("{cell}{}", " ".repeat(padding))
+                }
+            })
+            .collect();
+        writeln!(stdout, "{}", text.join("  ")).is_ok()
+    };
+    if !line(headers.to_vec()) {
+        return;
+    }
+    for row in rows {
+        if !line(row.iter().map(String::as_str).collect()) {
+            return;
+        }
+    }
+}
+
+fn duty_text(obligation: &pb::Obligation) -> String {
+    if obligation.request_key.is_empty() {
+        obligation.period.clone()
+    } else {
+        format!("request {}", obligation.request_key)
+    }
+}
+
+fn print_obligations(obligations: &[pb::Obligation]) {
+    let rows: Vec<Vec<String>> = obligations
+        .iter()
+        .map(|obligation| {
+            let agency = if obligation.via_group.is_empty() {
+                obligation.agency.clone()
+            } else {
+                format!("{} (via {})", obligation.agency, obligation.via_group)
+            };
+            let status = if obligation.original_due == obligation.due {
+                obligation.status.clone()
+            } else {
+                format!(
+                    "{} (was due {})",
+                    obligation.status, obligation.original_due
+                )
+            };
+            vec![
+                obligation.due.clone(),
+                duty_text(obligation),
+                truncate(&agency, 60),
+                status,
+                obligation.plan_id.clone(),
+                obligation.row_number.clone(),
+                obligation.task_id.clone(),
+                truncate(&obligation.task_title, 50),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "DUE", "REPORT", "AGENCY", "STATUS", "PLAN", "ROW", "TASK", "TITLE",
+        ],
+        &rows,
+    );
+}
+
+/// `null` for an empty string.
+fn text_or_null(text: &str) -> serde_json::Value {
+    if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::Value::String(text.to_owned())
+    }
+}
+
+fn obligation_json(obligation: &pb::Obligation) -> serde_json::Value {
+    serde_json::json!({
+        "task_id": obligation.task_id,
+        "plan_id": obligation.plan_id,
+        "row_number": obligation.row_number,
+        "task_title": obligation.task_title,
+        "agency": obligation.agency,
+        "via_group": text_or_null(&obligation.via_group),
+        "period": text_or_null(&obligation.period),
+        "request_key": text_or_null(&obligation.request_key),
+        "request_kind": text_or_null(&obligation.request_kind),
+        "requested_by": text_or_null(&obligation.requested_by),
+        "subject": text_or_null(&obligation.subject),
+        "original_due": obligation.original_due,
+        "due": obligation.due,
+        "last_day_on_time": text_or_null(&obligation.last_day_on_time),
+        "status": obligation.status,
+        "reported_at": text_or_null(&obligation.reported_at),
+        "extension": obligation.extension.as_ref().map(|extension| serde_json::json!({
+            "reason": extension.reason,
+            "granted_by": extension.granted_by,
+            "granted_at": extension.granted_at,
+        })),
+    })
+}
+
+fn scorecard_row_json(row: &pb::ScorecardRow) -> serde_json::Value {
+    serde_json::json!({
+        "agency": row.agency,
+        "period": text_or_null(&row.period),
+        "pending": row.pending,
+        "extended": row.extended,
+        "overdue": row.overdue,
+        "reported_on_time": row.reported_on_time,
+        "reported_late": row.reported_late,
+        "total": row.total,
+        "on_time_rate": row.on_time_rate,
+    })
 }

@@ -25,6 +25,22 @@ pub struct DeadlinesArgs {
     holidays: Option<PathBuf>,
 }
 
+/// The holiday calendar at `path`, or the shipped deploy/holidays/vn.json.
+pub fn load_holidays(path: Option<&std::path::Path>) -> anyhow::Result<HolidayCalendar> {
+    let json = match path {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        None => SHIPPED_HOLIDAYS.to_owned(),
+    };
+    let source = path.map_or_else(
+        || "deploy/holidays/vn.json".to_owned(),
+        |path| path.display().to_string(),
+    );
+    HolidayCalendar::from_json(&json)
+        .with_context(|| format!("reading the holiday calendar {source}"))
+}
+
 pub fn run(args: DeadlinesArgs) -> anyhow::Result<()> {
     let policy = ReportingPolicy::preset(&args.policy).with_context(|| {
         format!(
@@ -33,14 +49,7 @@ pub fn run(args: DeadlinesArgs) -> anyhow::Result<()> {
             PRESET_NAMES.join(", ")
         )
     })?;
-    let holidays_json = match &args.holidays {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        None => SHIPPED_HOLIDAYS.to_owned(),
-    };
-    let holidays =
-        HolidayCalendar::from_json(&holidays_json).context("reading the holiday calendar")?;
+    let holidays = load_holidays(args.holidays.as_deref())?;
     if !holidays.knows_year(args.year) {
         eprintln!(
             "warning: the holiday calendar does not list {}; only weekends count as non-working days",

@@ -7,6 +7,7 @@ mod deadlines;
 mod directory;
 mod samples;
 mod up;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -35,8 +36,26 @@ enum Command {
     Report(client::ReportArgs),
     /// Record what a coordinating agency did for a task.
     Coordinate(client::CoordinateArgs),
+    /// Extend a report's deadline ("gia hạn"), for one agency or every agency that owes it.
+    Extend(client::ExtendArgs),
+    /// Ask for a report outside the schedule: ad hoc (to lead agencies) or coordination
+    /// (a lead agency asks coordinating agencies).
+    Request(client::RequestArgs),
+    /// Answer a report request.
+    Answer(client::AnswerArgs),
+    /// An agency's open deadlines in the coming days.
+    Upcoming(client::UpcomingArgs),
+    /// Reports overdue now, by plan and/or agency.
+    Overdue(client::OverdueArgs),
+    /// Per agency and period: reports by status and the on-time rate, now or as of an instant.
+    Scorecard(client::ScorecardArgs),
     /// A reporting policy's deadlines for a year (local, no server).
     Deadlines(deadlines::DeadlinesArgs),
+    /// Run the deadline worker on its own (beside `dondoc up --no-worker`, or as an extra
+    /// replica): overdue marks and reminders, each recorded once.
+    Worker(worker::WorkerArgs),
+    /// One pass of the deadline worker as of a given instant.
+    Sweep(worker::SweepArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +89,14 @@ fn run() -> anyhow::Result<()> {
         Command::Tasks(command) => runtime.block_on(client::tasks(command)),
         Command::Report(args) => runtime.block_on(client::report(args)),
         Command::Coordinate(args) => runtime.block_on(client::coordinate(args)),
+        Command::Extend(args) => runtime.block_on(client::extend(args)),
+        Command::Request(args) => runtime.block_on(client::request(args)),
+        Command::Answer(args) => runtime.block_on(client::answer(args)),
+        Command::Upcoming(args) => runtime.block_on(client::upcoming(args)),
+        Command::Overdue(args) => runtime.block_on(client::overdue(args)),
+        Command::Scorecard(args) => runtime.block_on(client::scorecard(args)),
         Command::Deadlines(args) => deadlines::run(args),
+        Command::Worker(args) => runtime.block_on(worker::worker(args)),
+        Command::Sweep(args) => runtime.block_on(worker::sweep(args)),
     }
 }

@@ -5,6 +5,9 @@
 pub struct SamplePlan {
     pub plan_id: &'static str,
     pub province: &'static str,
+    /// The reporting policy preset (`ReportingPolicy::preset`): the plan's own rule where
+    /// it states one, the documented default where it does not.
+    pub policy: &'static str,
     pub plan_year: i32,
     pub source_name: &'static str,
     pub text: &'static str,
@@ -15,6 +18,8 @@ pub const SAMPLE_PLANS: [SamplePlan; 3] = [
     SamplePlan {
         plan_id: "qng-189-2022",
         province: "Quảng Ngãi",
+        // 189/KH-UBND states no reporting rule.
+        policy: "default",
         plan_year: 2023,
         source_name: "qng-189-kh-ubnd-2022.txt",
         text: include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt"),
@@ -23,6 +28,9 @@ pub const SAMPLE_PLANS: [SamplePlan; 3] = [
     SamplePlan {
         plan_id: "qti-dti-2023",
         province: "Quảng Trị",
+        // Section IV.1: quarterly before the 25th of the quarter's last month, yearly
+        // before 20 December.
+        policy: "quang-tri",
         plan_year: 2023,
         source_name: "qti-dti-2023.txt",
         text: include_str!("../../../deploy/samples/qti-dti-2023.txt"),
@@ -31,6 +39,8 @@ pub const SAMPLE_PLANS: [SamplePlan; 3] = [
     SamplePlan {
         plan_id: "qti-viettel-2025",
         province: "Quảng Trị",
+        // The province's rule, as for its other plans.
+        policy: "quang-tri",
         plan_year: 2025,
         source_name: "qti-viettel-2025.txt",
         text: include_str!("../../../deploy/samples/qti-viettel-2025.txt"),

@@ -1,19 +1,26 @@
 //! `dondoc up`: the whole stack in one process.
 //!
 //! Start order: embedded nats-server (unless --nats) → event log → projection store →
-//! projection feeder → sample plan (first start only) → gRPC. Shutdown (Ctrl-C or
-//! SIGTERM) runs it backwards: gRPC drains, the feeder stops and flushes sled, and the
-//! embedded nats-server gets SIGTERM and is waited for, so nothing is left running.
+//! projection feeder → deadline worker (unless --no-worker) → sample plans (first start
+//! only) → gRPC. Shutdown (Ctrl-C or SIGTERM) runs it backwards: gRPC drains, the worker
+//! and the feeder stop and sled is flushed, and the embedded nats-server gets SIGTERM
+//! and is waited for, so nothing is left running.
+//!
+//! The embedded server's client URL is written to `<data-dir>/nats.url` while it runs,
+//! so that `dondoc sweep` and `dondoc worker` beside it find it without flags.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use dondoc_app::{ImportPlan, ProjectionFeeder, SystemClock, Tracker};
+use dondoc_app::{
+    Clock, DeadlineRules, DeadlineWorker, ImportPlan, ProjectionFeeder, ShiftedClock, SystemClock,
+    Tracker,
+};
 
 use crate::samples::SAMPLE_PLANS;
-use dondoc_domain::{PlanId, RequestId};
+use dondoc_domain::{PlanId, ReportingPolicy, RequestId};
 use dondoc_eventlog::{EventLog, EventLogOptions};
 use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
 use dondoc_projection::ProjectionStore;
@@ -54,7 +61,20 @@ pub struct UpArgs {
     /// Wipe the sled projection and rebuild it from the stream before serving.
     #[arg(long)]
     rebuild_projection: bool,
+    #[command(flatten)]
+    deadlines: crate::worker::DeadlineArgs,
+    /// Do not run the deadline worker in this process (run `dondoc worker` elsewhere, or
+    /// none: then no overdue mark or reminder is recorded).
+    #[arg(long, env = "DONDOC_NO_WORKER")]
+    no_worker: bool,
+    /// Run the clock from this instant (RFC 3339) instead of the real time: for drills and
+    /// tests that need deadlines to pass on cue. Events are stamped with this clock.
+    #[arg(long, value_parser = crate::worker::parse_instant)]
+    pretend_now: Option<time::OffsetDateTime>,
 }
+
+/// The file where a running `dondoc up` publishes its embedded nats-server's URL.
+pub const NATS_URL_FILE: &str = "nats.url";
 
 pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
@@ -68,8 +88,14 @@ pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()
         (None, Some(server)) => server.client_url().to_owned(),
         (None, None) => unreachable!("an embedded server is started when no URL is given"),
     };
+    let url_file = args.data_dir.join(NATS_URL_FILE);
+    if embedded.is_some() {
+        std::fs::write(&url_file, format!("{nats_url}\n"))
+            .with_context(|| format!("writing {}", url_file.display()))?;
+    }
     let served = runtime.block_on(serve(&args, &nats_url));
     if let Some(server) = embedded {
+        let _ = std::fs::remove_file(&url_file);
         tracing::info!(pid = server.pid(), "stopping the embedded nats-server");
         server.stop().context("stopping the embedded nats-server")?;
     }
@@ -111,16 +137,36 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
     }
     let (feeder, progress) =
         ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
+    let changes = feeder.subscribe_changes();
     let (stop_feeder, feeder_stopped) = watch::channel(false);
     let feeder_task = tokio::spawn(feeder.run(feeder_stopped));
     let directory = crate::directory::load(args.agencies.as_deref())?;
-    let tracker = Tracker::new(
-        log,
-        store,
-        progress,
-        Arc::new(SystemClock),
-        Arc::new(directory),
-    );
+    let clock: Arc<dyn Clock> = match args.pretend_now {
+        Some(start) => {
+            tracing::warn!(%start, "the clock runs from a pretended instant, not the real time");
+            Arc::new(ShiftedClock::starting_at(start))
+        }
+        None => Arc::new(SystemClock),
+    };
+    let rules: Arc<DeadlineRules> = Arc::new(args.deadlines.rules()?);
+    let tracker = Tracker::new(log.clone(), store, progress, clock, Arc::new(directory));
+
+    let (stop_worker, worker_stopped) = watch::channel(false);
+    let worker_task = if args.no_worker {
+        None
+    } else {
+        let reminders = log
+            .reminder_channel(
+                &args
+                    .deadlines
+                    .reminder_channel_options(args.stream_replicas),
+            )
+            .await
+            .context("opening the reminder stream")?;
+        let worker = DeadlineWorker::new(tracker.clone(), rules.clone(), reminders);
+        tracing::info!(reminders = %rules.reminders, "deadline worker running");
+        Some(tokio::spawn(worker.run(changes, worker_stopped)))
+    };
 
     if !args.no_sample {
         import_samples_once(&tracker, &args.data_dir).await?;
@@ -134,10 +180,14 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
     // A line on stdout that scripts and tests can wait for.
     println!("dondoc listening on {address}");
 
-    dondoc_api::serve(listener, tracker, shutdown_signal())
+    dondoc_api::serve(listener, tracker, rules, shutdown_signal())
         .await
         .context("serving gRPC")?;
-    tracing::info!("gRPC stopped; stopping the projection feeder");
+    tracing::info!("gRPC stopped; stopping the deadline worker and the projection feeder");
+    let _ = stop_worker.send(true);
+    if let Some(worker_task) = worker_task {
+        let _ = worker_task.await;
+    }
     let _ = stop_feeder.send(true);
     let _ = feeder_task.await;
     Ok(())
@@ -164,6 +214,10 @@ async fn import_samples_once(tracker: &Tracker, data_dir: &Path) -> anyhow::Resu
             actor: "dondoc-up".to_owned(),
             request_id: RequestId::parse(&format!("sample-import-{}", sample.plan_id))?,
             province: Some(sample.province.to_owned()),
+            policy: Some(
+                ReportingPolicy::preset(sample.policy)
+                    .with_context(|| format!("unknown policy preset {}", sample.policy))?,
+            ),
         };
         let summary = tracker
             .import_plan(&import)
@@ -183,7 +237,7 @@ async fn import_samples_once(tracker: &Tracker, data_dir: &Path) -> anyhow::Resu
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let mut terminate =
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(signal) => signal,
