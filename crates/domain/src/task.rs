@@ -393,11 +393,7 @@ pub fn decide(
                 return Err(DomainError::NotAssigned);
             }
             if let Duty::Requested { request_key } = duty {
-                if state.report_request(request_key).is_none() {
-                    return Err(DomainError::UnknownRequest {
-                        request_key: request_key.to_string(),
-                    });
-                }
+                known_request(state, request_key)?;
             }
             if new_due <= current_due {
                 return Err(InvalidInput::new(
@@ -445,14 +441,7 @@ pub fn decide(
             answered_by,
             content,
         } => {
-            if state.assignment.is_none() {
-                return Err(DomainError::NotAssigned);
-            }
-            if state.report_request(request_key).is_none() {
-                return Err(DomainError::UnknownRequest {
-                    request_key: request_key.to_string(),
-                });
-            }
+            known_request(state, request_key)?;
             let content = non_empty_text("content", content)?;
             Ok(vec![TaskEvent::RequestAnswered(RequestAnswered {
                 request_key: request_key.clone(),
@@ -465,14 +454,7 @@ pub fn decide(
             agency,
             due,
         } => {
-            if state.assignment.is_none() {
-                return Err(DomainError::NotAssigned);
-            }
-            if state.report_request(request_key).is_none() {
-                return Err(DomainError::UnknownRequest {
-                    request_key: request_key.to_string(),
-                });
-            }
+            known_request(state, request_key)?;
             if now < *due {
                 return Err(DomainError::DeadlineNotPassed {
                     what: format!("request {request_key}"),
@@ -526,6 +508,21 @@ pub fn decide(
             })])
         }
     }
+}
+
+/// The request `key` of an assigned task, or why there is none.
+fn known_request<'s>(
+    state: &'s TaskState,
+    key: &RequestKey,
+) -> Result<&'s ReportRequest, DomainError> {
+    if state.assignment.is_none() {
+        return Err(DomainError::NotAssigned);
+    }
+    state
+        .report_request(key)
+        .ok_or_else(|| DomainError::UnknownRequest {
+            request_key: key.to_string(),
+        })
 }
 
 fn decide_request(
