@@ -8,7 +8,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("dondoc_v1_descriptor.bin"))
-        .compile_protos(&["../../proto/dondoc/v1/tasks.proto"], &["../../proto"])?;
+        .compile_protos(
+            &[
+                "../../proto/dondoc/v1/tasks.proto",
+                "../../proto/dondoc/v1/audit.proto",
+            ],
+            &["../../proto"],
+        )?;
     println!("cargo:rerun-if-changed=../../proto");
     Ok(())
 }

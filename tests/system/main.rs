@@ -1,12 +1,14 @@
 //! Cross-process tests: each test starts its own nats-server (free port, temporary
 //! store) and its own `dondoc up` process, and talks to it over gRPC on loopback.
 
+mod audit;
 mod bad_input;
 mod commands;
 mod crash;
 mod deadline_api;
 mod golden;
 mod import;
+mod integrity;
 mod reimport;
 mod service;
 mod support;

@@ -130,15 +130,19 @@ impl Dondoc {
     }
 
     pub fn start_with(nats_url: &str, data_dir: &Path, extra_args: &[&str]) -> Self {
+        Self::start_listening(nats_url, data_dir, "127.0.0.1:0", extra_args)
+    }
+
+    /// Starts `dondoc up` on `listen` (the address of one stopped before, to bring the
+    /// server back where its clients expect it).
+    pub fn start_listening(
+        nats_url: &str,
+        data_dir: &Path,
+        listen: &str,
+        extra_args: &[&str],
+    ) -> Self {
         let mut child = Command::new(dondoc_binary())
-            .args([
-                "up",
-                "--listen",
-                "127.0.0.1:0",
-                "--nats",
-                nats_url,
-                "--data-dir",
-            ])
+            .args(["up", "--listen", listen, "--nats", nats_url, "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
             .env("DONDOC_LOG", "warn")
@@ -169,6 +173,11 @@ impl Dondoc {
             child: Some(child),
             address,
         }
+    }
+
+    /// The address it listens on (`127.0.0.1:PORT`).
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn endpoint(&self) -> String {

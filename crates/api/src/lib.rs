@@ -1,10 +1,12 @@
-//! The gRPC API, package `dondoc.v1`: the task service, the standard health service and
-//! server reflection (so grpcurl and other reflection clients need no .proto).
+//! The gRPC API, package `dondoc.v1`: the task service, the audit service (reads of
+//! the log of record), the standard health service and server reflection (so grpcurl
+//! and other reflection clients need no .proto).
 //!
 //! Architecture invariant: this is the only crate that knows prost and tonic. It parses
 //! requests into domain values, calls the application layer, converts views to
 //! messages, and maps every `AppError` to a status in one place (`status.rs`).
 
+mod audit;
 mod convert;
 mod service;
 mod status;
@@ -13,10 +15,11 @@ use std::future::Future;
 
 use std::sync::Arc;
 
-use dondoc_app::{DeadlineRules, Tracker};
+use dondoc_app::{Auditor, DeadlineRules, Tracker};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+pub use audit::{audit_status, AuditApi, STREAM_BUFFER};
 pub use service::TaskApi;
 pub use status::to_status;
 
@@ -30,6 +33,7 @@ pub mod pb {
         tonic::include_file_descriptor_set!("dondoc_v1_descriptor");
 }
 
+pub use pb::audit_service_client::AuditServiceClient;
 pub use pb::task_service_client::TaskServiceClient;
 
 /// The largest request the task service reads.
@@ -37,6 +41,9 @@ pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 
 /// The fully qualified name the task service answers to (for health checks).
 pub const TASK_SERVICE_NAME: &str = "dondoc.v1.TaskService";
+
+/// The fully qualified name the audit service answers to (for health checks).
+pub const AUDIT_SERVICE_NAME: &str = "dondoc.v1.AuditService";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -49,9 +56,11 @@ pub enum ServeError {
 /// Serves the API on an already bound listener until `shutdown` completes.
 ///
 /// Binding is the caller's so that it can bind port 0 and learn the address first.
+/// `auditor` answers the audit service from the event log.
 pub async fn serve(
     listener: TcpListener,
     tracker: Tracker,
+    auditor: Auditor,
     rules: Arc<DeadlineRules>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
@@ -59,6 +68,16 @@ pub async fn serve(
     health_reporter
         .set_serving::<pb::task_service_server::TaskServiceServer<TaskApi>>()
         .await;
+    health_reporter
+        .set_serving::<pb::audit_service_server::AuditServiceServer<AuditApi>>()
+        .await;
+    // Watches never end by themselves: they are told to when shutdown begins, so that
+    // the graceful shutdown does not wait for them.
+    let (stop_streams, streams_stopping) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_streams.send(true);
+    };
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -73,6 +92,9 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(pb::task_service_server::TaskServiceServer::new(
             TaskApi::new(tracker, rules),
+        ))
+        .add_service(pb::audit_service_server::AuditServiceServer::new(
+            AuditApi::new(auditor, streams_stopping),
         ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use dondoc_app::{
     format_instant, AppError, CommandMeta, CommandOutcome, DeadlineExtension, DeadlineRules,
-    ImportPlan, PeriodFilter, ReportRequestInput, ScorecardQuery, Tracker,
+    ImportPlan, PeriodFilter, ReportRequestInput, Scorecard, ScorecardQuery, Tracker,
 };
 use dondoc_domain::vietnam_time::in_vietnam;
 use dondoc_domain::{
@@ -34,12 +34,12 @@ impl TaskApi {
     }
 }
 
-fn invalid(error: InvalidInput) -> Status {
+pub(crate) fn invalid(error: InvalidInput) -> Status {
     to_status(AppError::Invalid(error))
 }
 
 /// An optional filter: empty means "not given".
-fn optional<T>(
+pub(crate) fn optional<T>(
     raw: &str,
     parse: impl FnOnce(&str) -> Result<T, InvalidInput>,
 ) -> Result<Option<T>, Status> {
@@ -65,7 +65,7 @@ const MAX_WITHIN_DAYS: u32 = 3660;
 const INSTANT_EXAMPLE: &str = "an RFC 3339 instant such as 2024-03-25T00:00:00+07:00";
 
 /// An optional instant: empty means "not given".
-fn instant(field: &'static str, raw: &str) -> Result<Option<OffsetDateTime>, Status> {
+pub(crate) fn instant(field: &'static str, raw: &str) -> Result<Option<OffsetDateTime>, Status> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
@@ -93,7 +93,10 @@ fn agency_field(field: &'static str, raw: &str) -> Result<AgencyName, Status> {
     named(field, AgencyName::parse(raw)).map_err(invalid)
 }
 
-fn optional_agency(field: &'static str, raw: &str) -> Result<Option<AgencyName>, Status> {
+pub(crate) fn optional_agency(
+    field: &'static str,
+    raw: &str,
+) -> Result<Option<AgencyName>, Status> {
     optional(raw, |raw| named(field, AgencyName::parse(raw)))
 }
 
@@ -135,6 +138,48 @@ fn command_response(outcome: CommandOutcome) -> Response<pb::CommandResponse> {
         stream_sequence: outcome.stream_sequence,
         unchanged: outcome.unchanged,
     })
+}
+
+/// The filters of a scorecard (GetScorecard, GetScorecardAsOf); errors name the field.
+pub(crate) fn scorecard_query(
+    agency: &str,
+    plan_id: &str,
+    period: &str,
+    year: i32,
+    as_of: &str,
+) -> Result<ScorecardQuery, Status> {
+    let year = match year {
+        0 => None,
+        year if (2000..=2100).contains(&year) => Some(year),
+        year => {
+            return Err(invalid(InvalidInput::new(
+                "year",
+                format!("{year} must be 2000..=2100 (or 0 for every year)"),
+            )))
+        }
+    };
+    Ok(ScorecardQuery {
+        agency: optional_agency("agency", agency)?,
+        plan_id: optional(plan_id, PlanId::parse)?,
+        periods: PeriodFilter {
+            period: optional(period, ReportingPeriod::parse)?,
+            year,
+        },
+        as_of: instant("as_of", as_of)?,
+    })
+}
+
+/// A scorecard as GetScorecard answers it.
+pub(crate) fn scorecard_response(scorecard: &Scorecard) -> pb::GetScorecardResponse {
+    pb::GetScorecardResponse {
+        as_of: format_instant(scorecard.as_of),
+        rows: scorecard.rows.iter().map(convert::scorecard_row).collect(),
+        totals: scorecard
+            .totals
+            .iter()
+            .map(convert::scorecard_row)
+            .collect(),
+    }
 }
 
 impl TaskApi {
@@ -503,39 +548,19 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::GetScorecardRequest>,
     ) -> Result<Response<pb::GetScorecardResponse>, Status> {
         let request = request.into_inner();
-        let year = match request.year {
-            0 => None,
-            year if (2000..=2100).contains(&year) => Some(year),
-            year => {
-                return Err(invalid(InvalidInput::new(
-                    "year",
-                    format!("{year} must be 2000..=2100 (or 0 for every year)"),
-                )))
-            }
-        };
-        let query = ScorecardQuery {
-            agency: optional_agency("agency", &request.agency)?,
-            plan_id: optional(&request.plan_id, PlanId::parse)?,
-            periods: PeriodFilter {
-                period: optional(&request.period, ReportingPeriod::parse)?,
-                year,
-            },
-            as_of: instant("as_of", &request.as_of)?,
-        };
+        let query = scorecard_query(
+            &request.agency,
+            &request.plan_id,
+            &request.period,
+            request.year,
+            &request.as_of,
+        )?;
         let scorecard = self
             .tracker
             .scorecard(&self.rules, &query, request.min_sequence)
             .await
             .map_err(to_status)?;
-        Ok(Response::new(pb::GetScorecardResponse {
-            as_of: format_instant(scorecard.as_of),
-            rows: scorecard.rows.iter().map(convert::scorecard_row).collect(),
-            totals: scorecard
-                .totals
-                .iter()
-                .map(convert::scorecard_row)
-                .collect(),
-        }))
+        Ok(Response::new(scorecard_response(&scorecard)))
     }
 }
 

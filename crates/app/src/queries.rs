@@ -30,7 +30,8 @@
 //!   extensions recorded after `as_of`. The assignment (leads, coordinators, timeframe,
 //!   policy) is read in its *current* form, even when it was created or amended after
 //!   `as_of`: the plan is what agencies are held to, whenever the tracker learned of
-//!   it. An exact past state (as the tracker saw it then) is the audit log's to rebuild.
+//!   it. An exact past state (as the tracker saw it then) is the audit log's to rebuild
+//!   (`Auditor::scorecard_as_of`, which counts with the same `scorecard_of`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -426,17 +427,23 @@ impl Tracker {
         groups
     }
 
+    /// The names under which tasks may hold `agency`'s obligations: its own, then the
+    /// groups that list it (module docs).
+    pub fn agency_and_groups(&self, agency: &AgencyName) -> Vec<AgencyName> {
+        let mut names = vec![agency.clone()];
+        names.extend(self.groups_containing(agency));
+        names
+    }
+
     /// The tasks an agency may owe something on (module docs), in `plan_id` if given.
     fn tasks_of_agency(
         &self,
         agency: &AgencyName,
         plan_id: Option<&PlanId>,
     ) -> Result<Vec<TaskView>, AppError> {
-        let mut names = vec![agency.clone()];
-        names.extend(self.groups_containing(agency));
         let mut seen = HashSet::new();
         let mut views = Vec::new();
-        for name in names {
+        for name in self.agency_and_groups(agency) {
             for query in [
                 TaskQuery {
                     plan_id: plan_id.cloned(),
@@ -560,25 +567,47 @@ impl Tracker {
             .agency
             .as_ref()
             .map(|agency| self.canonical_agency(agency));
-        let key = agency.as_ref().map(AgencyName::match_key);
         let views = match &agency {
             Some(agency) => self.tasks_of_agency(agency, query.plan_id.as_ref())?,
             None => self.tasks_of_plan(query.plan_id.as_ref())?,
         };
+        Ok(self.scorecard_of(
+            rules,
+            views.iter().map(|view| &view.state),
+            agency.as_ref(),
+            &query.periods,
+            as_of,
+        ))
+    }
+
+    /// The scorecard of `tasks` as of `as_of`: each task's obligations then, those
+    /// `agency` (canonical) owes when given, tallied per agency and period. `tasks` come
+    /// in listing order (the first spelling of an agency met is the one shown). Shared by
+    /// the live scorecard (states from the projection) and the audit's (states rebuilt
+    /// from the log as they stood then).
+    pub fn scorecard_of<'a>(
+        &self,
+        rules: &DeadlineRules,
+        tasks: impl IntoIterator<Item = &'a TaskState>,
+        agency: Option<&AgencyName>,
+        periods: &PeriodFilter,
+        as_of: OffsetDateTime,
+    ) -> Scorecard {
+        let key = agency.map(AgencyName::match_key);
         let mut obligations = Vec::new();
-        for view in &views {
+        for task in tasks {
             obligations.extend(
-                self.obligations_of(&view.state, rules, as_of)
+                self.obligations_of(task, rules, as_of)
                     .into_iter()
                     .filter(|obligation| key.as_deref().is_none_or(|key| owed_by(obligation, key))),
             );
         }
-        let (rows, totals) = tally(&obligations, &query.periods);
-        Ok(Scorecard {
+        let (rows, totals) = tally(&obligations, periods);
+        Scorecard {
             as_of,
             rows,
             totals,
-        })
+        }
     }
 
     /// One task's obligations as of `as_of` (`None`: now), once the projection has

@@ -186,8 +186,10 @@ impl Tracker {
     ) -> Result<CommandOutcome, LogError> {
         let mut version = view.state.version;
         let mut last_sequence = view.last_sequence;
+        let mut last_hash = view.last_hash.clone();
         let mut all_duplicates = true;
-        for event in events {
+        let count = events.len();
+        for (index, event) in events.into_iter().enumerate() {
             version += 1;
             let envelope = EventEnvelope::new(
                 Uuid::new_v4(),
@@ -198,10 +200,21 @@ impl Tracker {
                 meta.actor.clone(),
                 meta.request_id.clone(),
                 event,
-            );
+            )
+            .sealed(last_hash.take());
             let appended = self.log.append(&envelope, last_sequence).await?;
+            if appended.duplicate && index + 1 < count {
+                // The log holds an earlier attempt's event under this message id, whose
+                // hash is not ours: chaining the next event to ours would break the
+                // chain. Decide again on the task as the log has it.
+                return Err(LogError::Conflict {
+                    subject: dondoc_eventlog::task_subject(&view.plan_id, &view.task_id),
+                    expected_last_sequence: last_sequence,
+                });
+            }
             all_duplicates &= appended.duplicate;
             last_sequence = appended.sequence;
+            last_hash = envelope.hash;
         }
         Ok(CommandOutcome {
             task_id: view.task_id,

@@ -17,7 +17,12 @@ use crate::policy::ReportingPolicySpec;
 use crate::timeframe::Timeframe;
 
 /// The schema version written into every new envelope.
-pub const CURRENT_SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: the first format.
+/// - 2: envelopes are sealed into a hash chain per task (`prev_hash`, `hash`; see
+///   `chain.rs`). A version-1 envelope is read as an unsealed one (both `None`): nothing
+///   else changed, so no other upcasting is needed.
+pub const CURRENT_SCHEMA_VERSION: u32 = 2;
 
 /// Where an assigned task came from: the appendix row, with its cells as written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,8 +279,17 @@ pub struct EventEnvelope {
     pub actor: String,
     /// The client's request id: the key that makes a retried command idempotent.
     pub request_id: RequestId,
+    /// The `hash` of the task's previous event; `None` for its first event (or when the
+    /// previous one predates sealing). Part of what `hash` covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
     #[serde(flatten)]
     pub event: TaskEvent,
+    /// SHA-256 (lowercase hex) of this envelope's JSON without this member, which is
+    /// always written last: `chain::check_seal` recomputes it from the stored bytes.
+    /// `None` for an unsealed envelope (schema 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 impl EventEnvelope {
@@ -300,10 +314,24 @@ impl EventEnvelope {
             occurred_at: crate::vietnam_time::in_vietnam(occurred_at),
             actor,
             request_id,
+            prev_hash: None,
             event,
+            hash: None,
         }
     }
 
+    /// Seals the envelope into its task's chain after the event whose hash is
+    /// `prev_hash`: sets `prev_hash`, then `hash` over the JSON without `hash`.
+    pub fn sealed(mut self, prev_hash: Option<String>) -> Self {
+        self.prev_hash = prev_hash;
+        self.hash = None;
+        self.hash = Some(crate::chain::sha256_hex(&self.encode()));
+        self
+    }
+
+    /// The stored form. `hash` is the struct's last field, so a sealed envelope encodes
+    /// as its unsealed JSON with `,"hash":"…"` before the closing brace: exactly the
+    /// bytes `chain::check_seal` verifies.
     pub fn encode(&self) -> Vec<u8> {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_vec(self).unwrap_or_default()

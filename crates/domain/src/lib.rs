@@ -7,6 +7,7 @@
 
 pub mod agenda;
 pub mod calendar;
+pub mod chain;
 pub mod error;
 pub mod event;
 pub mod ids;

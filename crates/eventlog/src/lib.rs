@@ -16,15 +16,20 @@
 //! - reads used for decisions go to the stream leader (STREAM.MSG.GET), not to direct
 //!   get, which a follower may answer from a stale copy.
 //!
+//! Auditors read it back through [`replay`]: bounded replays of the whole log, a plan
+//! or a task, and live watches, each event with the exact bytes stored.
+//!
 //! It also owns a second, separate stream for deadline reminders to agencies
 //! ([`reminders`]): notifications, not part of the log of record.
 
 pub mod reminders;
+pub mod replay;
 
 pub use reminders::{
     reminder_subject, InvalidAgencyToken, ReminderChannel, ReminderChannelOptions, ReminderError,
     REMINDER_STREAM_NAME,
 };
+pub use replay::{RawRecordedEvent, ReplayEnd, ReplayFilter, ReplayStart};
 
 use std::time::Duration;
 

@@ -9,7 +9,7 @@ mod store;
 mod view;
 
 pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use store::{ApplyOutcome, ProjectionStore};
+pub use store::{ApplyOutcome, ProjectionStore, TreeDigest};
 pub use view::{Recorded, TaskView, VersionGap};
 
 #[derive(Debug, thiserror::Error)]

@@ -14,6 +14,7 @@
 use std::path::Path;
 
 use dondoc_domain::{EventEnvelope, TaskId};
+use sha2::{Digest, Sha256};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
 };
@@ -33,6 +34,15 @@ pub struct ProjectionStore {
     pub(crate) by_lead: Tree,
     pub(crate) by_coordinator: Tree,
     meta: Tree,
+}
+
+/// A digest of one tree: what `dondoc audit compare` sets side by side.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeDigest {
+    pub tree: &'static str,
+    pub entries: u64,
+    /// SHA-256 (hex) over every (key length, key, value length, value) in key order.
+    pub sha256: String,
 }
 
 /// What applying one stored event did.
@@ -155,6 +165,46 @@ impl ProjectionStore {
                 source,
             })?;
         stored.map(|bytes| decode_view(&bytes)).transpose()
+    }
+
+    /// A digest per tree. Views are digested in the form this build writes them
+    /// (decoded and encoded again), so a view written by an older build with the same
+    /// content digests the same; any difference in content does not.
+    pub fn digests(&self) -> Result<Vec<TreeDigest>, ProjectionError> {
+        let trees: [(&'static str, &Tree); 5] = [
+            ("tasks", &self.tasks),
+            ("by_plan", &self.by_plan),
+            ("by_lead", &self.by_lead),
+            ("by_coordinator", &self.by_coordinator),
+            ("meta", &self.meta),
+        ];
+        let mut digests = Vec::with_capacity(trees.len());
+        for (name, tree) in trees {
+            let mut hasher = Sha256::new();
+            let mut entries = 0;
+            for item in tree.iter() {
+                let (key, value) = item.map_err(|source| ProjectionError::Storage {
+                    action: "reading the projection for a digest",
+                    source,
+                })?;
+                let value = if name == "tasks" {
+                    encode_view(&decode_view(&value)?)
+                } else {
+                    value.to_vec()
+                };
+                for part in [key.as_ref(), value.as_slice()] {
+                    hasher.update((part.len() as u64).to_be_bytes());
+                    hasher.update(part);
+                }
+                entries += 1;
+            }
+            digests.push(TreeDigest {
+                tree: name,
+                entries,
+                sha256: hex::encode(hasher.finalize()),
+            });
+        }
+        Ok(digests)
     }
 
     /// Number of task views held.

@@ -283,3 +283,29 @@ fn wipe_empties_everything_for_a_rebuild() {
     assert_eq!(store.task_count(), 0);
     assert!(store.list(&TaskQuery::default()).unwrap().tasks.is_empty());
 }
+
+#[test]
+fn two_stores_fed_the_same_events_digest_the_same_and_one_more_event_differs() {
+    let (_first_dir, first) = open_store();
+    let (_second_dir, second) = open_store();
+    let a = assigned_envelope("p", 0, &["Sở TT&TT"], &["UBND cấp huyện"]);
+    let b = assigned_envelope("p", 1, &["Sở Nội vụ"], &[]);
+    for store in [&first, &second] {
+        store.apply(1, &a).unwrap();
+        store.apply(2, &b).unwrap();
+    }
+    let digests = first.digests().unwrap();
+    assert_eq!(digests, second.digests().unwrap());
+    let names: Vec<&str> = digests.iter().map(|digest| digest.tree).collect();
+    assert_eq!(
+        names,
+        ["tasks", "by_plan", "by_lead", "by_coordinator", "meta"]
+    );
+    assert_eq!(digests[0].entries, 2);
+
+    second.apply(3, &report_envelope(&a, 2, "r1")).unwrap();
+    let after = second.digests().unwrap();
+    assert_ne!(after[0], digests[0], "the changed view");
+    assert_eq!(after[1], digests[1], "the plan index did not change");
+    assert_ne!(after[4], digests[4], "the checkpoint");
+}

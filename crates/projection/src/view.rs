@@ -2,7 +2,8 @@
 //!
 //! Invariants: `state` is exactly `replay` of the task's events up to stream sequence
 //! `last_sequence`; `requests` maps every request id in that history to the version its
-//! event produced, so a retried command can be answered without a second event.
+//! event produced, so a retried command can be answered without a second event;
+//! `last_hash` is the hash of the event at `last_sequence`.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,10 @@ pub struct TaskView {
     pub last_sequence: u64,
     /// Request id → the task version its event produced.
     pub requests: BTreeMap<String, u64>,
+    /// The hash of the task's last event (`None` if it is unsealed): the `prev_hash` of
+    /// the next one.
+    #[serde(default)]
+    pub last_hash: Option<String>,
 }
 
 /// What recording an event did to a view.
@@ -47,6 +52,7 @@ impl TaskView {
             state: TaskState::default(),
             last_sequence: 0,
             requests: BTreeMap::new(),
+            last_hash: None,
         }
     }
 
@@ -69,6 +75,7 @@ impl TaskView {
         }
         self.state = apply(std::mem::take(&mut self.state), envelope);
         self.last_sequence = sequence;
+        self.last_hash = envelope.hash.clone();
         self.requests
             .insert(envelope.request_id.as_str().to_owned(), envelope.version);
         Ok(Recorded::Applied)

@@ -17,7 +17,7 @@ pub struct ServerArg {
         default_value = "http://127.0.0.1:50051",
         global = true
     )]
-    server: String,
+    pub(crate) server: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -130,7 +130,7 @@ async fn connect(server: &ServerArg) -> anyhow::Result<TaskServiceClient<Channel
         .with_context(|| format!("connecting to the dondoc server at {}", server.server))
 }
 
-fn status_error(action: &str) -> impl FnOnce(tonic::Status) -> anyhow::Error + '_ {
+pub(crate) fn status_error(action: &str) -> impl FnOnce(tonic::Status) -> anyhow::Error + '_ {
     move |status| anyhow::anyhow!("{action} failed: {:?}: {}", status.code(), status.message())
 }
 
@@ -434,7 +434,7 @@ pub async fn coordinate(args: CoordinateArgs) -> anyhow::Result<()> {
 }
 
 /// Checks an RFC 3339 instant on the command line, keeping the text as written.
-fn instant_arg(text: &str) -> Result<String, String> {
+pub(crate) fn instant_arg(text: &str) -> Result<String, String> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map(|_| text.to_owned())
         .map_err(|error| {
@@ -717,7 +717,16 @@ pub async fn scorecard(args: ScorecardArgs) -> anyhow::Result<()> {
         .await
         .map_err(status_error("reading the scorecard"))?
         .into_inner();
-    if args.json {
+    print_scorecard(&response, args.json)
+}
+
+/// A scorecard as a table, or with `json` as JSON (`dondoc scorecard`, `dondoc audit
+/// scorecard`).
+pub(crate) fn print_scorecard(
+    response: &pb::GetScorecardResponse,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
         let json = serde_json::json!({
             "as_of": response.as_of,
             "rows": response.rows.iter().map(scorecard_row_json).collect::<Vec<_>>(),

@@ -2,9 +2,11 @@
 //! `dondoc up` runs the whole stack in one process; the other subcommands are clients
 //! of a running server's gRPC API. No business logic lives here.
 
+mod audit;
 mod client;
 mod deadlines;
 mod directory;
+mod integrity;
 mod samples;
 mod up;
 mod worker;
@@ -56,6 +58,10 @@ enum Command {
     Worker(worker::WorkerArgs),
     /// One pass of the deadline worker as of a given instant.
     Sweep(worker::SweepArgs),
+    /// For auditors, from the log of record: replay stored events, watch new ones,
+    /// rebuild a task or the scorecard as of an instant.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,5 +104,6 @@ fn run() -> anyhow::Result<()> {
         Command::Deadlines(args) => deadlines::run(args),
         Command::Worker(args) => runtime.block_on(worker::worker(args)),
         Command::Sweep(args) => runtime.block_on(worker::sweep(args)),
+        Command::Audit(command) => runtime.block_on(audit::run(command)),
     }
 }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use dondoc_app::{
-    Clock, DeadlineRules, DeadlineWorker, ImportPlan, ProjectionFeeder, ShiftedClock, SystemClock,
-    Tracker,
+    Auditor, Clock, DeadlineRules, DeadlineWorker, ImportPlan, ProjectionFeeder, ShiftedClock,
+    SystemClock, Tracker,
 };
 
 use crate::samples::SAMPLE_PLANS;
@@ -180,7 +180,8 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
     // A line on stdout that scripts and tests can wait for.
     println!("dondoc listening on {address}");
 
-    dondoc_api::serve(listener, tracker, rules, shutdown_signal())
+    let auditor = Auditor::new(log.clone(), tracker.clone(), rules.clone());
+    dondoc_api::serve(listener, tracker, auditor, rules, shutdown_signal())
         .await
         .context("serving gRPC")?;
     tracing::info!("gRPC stopped; stopping the deadline worker and the projection feeder");

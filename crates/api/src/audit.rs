@@ -1,0 +1,546 @@
+//! `dondoc.v1.AuditService`: replays, past states and scorecards rebuilt from the log,
+//! and a live watch (`proto/dondoc/v1/audit.proto`).
+//!
+//! Streams are produced by a task per call into a bounded channel
+//! (`STREAM_BUFFER` events): a slow client fills it and the producer waits, which holds
+//! back the log consumer's pulls, so memory stays bounded; when the client goes away
+//! the channel closes and the producer stops, even while waiting for a new event.
+//! When the server shuts down, watches end with UNAVAILABLE (clients resume elsewhere or
+//! later from their last sequence) so that they do not hold the shutdown up; replays
+//! are bounded and run to their end.
+//!
+//! Errors, on top of `to_status` (status.rs):
+//!
+//! | error | code |
+//! |---|---|
+//! | a field that does not parse, two filters, two starts or two ends, a range that ends before it starts | INVALID_ARGUMENT naming the field |
+//! | a task with no event in the log, or none yet at the instant asked about | NOT_FOUND |
+//! | NATS unreachable (before or during a stream) | UNAVAILABLE: resume from the last `stream_sequence` received |
+//! | a stored event this build cannot read, a task whose versions skip one | INTERNAL |
+
+use std::pin::pin;
+
+use dondoc_app::{AppError, AuditPoint, AuditRange, AuditScope, Auditor, TaskAsOf};
+use dondoc_domain::vietnam_time::in_vietnam;
+use dondoc_domain::{AgencyName, InvalidInput, PlanId, TaskId};
+use dondoc_eventlog::{LogError, RawRecordedEvent, ReplayFilter};
+use dondoc_projection::TaskView;
+use futures::{Stream, StreamExt};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::pb;
+use crate::service::{instant, invalid, optional, scorecard_query, scorecard_response};
+use crate::status::to_status;
+
+/// Events buffered per stream between the log and a client.
+pub const STREAM_BUFFER: usize = 64;
+
+/// The audit service's status for an application error (module docs).
+pub fn audit_status(error: AppError) -> Status {
+    match error {
+        AppError::Log(LogError::Unavailable { .. }) => {
+            let status = to_status(error);
+            Status::unavailable(format!(
+                "{}; retry (a watch resumes from the last stream_sequence received)",
+                status.message()
+            ))
+        }
+        other => to_status(other),
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditApi {
+    auditor: Auditor,
+    /// Turns true when the server starts shutting down.
+    stopping: watch::Receiver<bool>,
+}
+
+impl AuditApi {
+    /// `stopping` turns true when the server shuts down: watches then end.
+    pub fn new(auditor: Auditor, stopping: watch::Receiver<bool>) -> Self {
+        Self { auditor, stopping }
+    }
+}
+
+/// How long a watch that is ending tries to tell its client why.
+const FAREWELL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// At most one of the given filters; the error names the second one given.
+fn at_most_one(given: &[(&'static str, bool)]) -> Result<(), Status> {
+    let names: Vec<&str> = given.iter().map(|(name, _)| *name).collect();
+    match given.iter().filter(|(_, set)| *set).nth(1) {
+        Some((second, _)) => Err(invalid(InvalidInput::new(
+            *second,
+            format!("give at most one of {}", names.join(", ")),
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// One end of a range: a sequence (0: none) or an instant (empty: none), not both.
+fn point(
+    sequence_field: &'static str,
+    sequence: u64,
+    time_field: &'static str,
+    time: &str,
+) -> Result<Option<AuditPoint>, Status> {
+    at_most_one(&[
+        (sequence_field, sequence != 0),
+        (time_field, !time.trim().is_empty()),
+    ])?;
+    if sequence != 0 {
+        return Ok(Some(AuditPoint::Sequence(sequence)));
+    }
+    Ok(instant(time_field, time)?.map(AuditPoint::Instant))
+}
+
+fn replay_scope(request: &pb::ReplayRequest) -> Result<AuditScope, Status> {
+    at_most_one(&[
+        ("plan_id", !request.plan_id.trim().is_empty()),
+        ("task_id", !request.task_id.trim().is_empty()),
+        ("agency", !request.agency.trim().is_empty()),
+    ])?;
+    if let Some(plan_id) = optional(&request.plan_id, PlanId::parse)? {
+        return Ok(AuditScope::Plan(plan_id));
+    }
+    if let Some(task_id) = optional(&request.task_id, TaskId::parse)? {
+        return Ok(AuditScope::Task(task_id));
+    }
+    if let Some(agency) = optional(&request.agency, AgencyName::parse)? {
+        return Ok(AuditScope::Agency(agency));
+    }
+    Ok(AuditScope::All)
+}
+
+fn replay_range(request: &pb::ReplayRequest) -> Result<AuditRange, Status> {
+    let range = AuditRange {
+        from: point(
+            "from_sequence",
+            request.from_sequence,
+            "from_time",
+            &request.from_time,
+        )?,
+        to: point(
+            "to_sequence",
+            request.to_sequence,
+            "to_time",
+            &request.to_time,
+        )?,
+    };
+    range.validate().map_err(invalid)?;
+    Ok(range)
+}
+
+fn watch_filter(request: &pb::WatchRequest) -> Result<ReplayFilter, Status> {
+    at_most_one(&[
+        ("plan_id", !request.plan_id.trim().is_empty()),
+        ("task_id", !request.task_id.trim().is_empty()),
+    ])?;
+    if let Some(plan_id) = optional(&request.plan_id, PlanId::parse)? {
+        return Ok(ReplayFilter::Plan(plan_id));
+    }
+    if let Some(task_id) = optional(&request.task_id, TaskId::parse)? {
+        return Ok(ReplayFilter::Task(task_id));
+    }
+    Ok(ReplayFilter::All)
+}
+
+/// RFC 3339 in Vietnam time, to the precision it has (`format_instant` drops fractions;
+/// an auditor's instants keep them).
+fn exact_instant(instant: OffsetDateTime) -> String {
+    convert::rfc3339(in_vietnam(instant))
+}
+
+pub(crate) fn audit_event(event: &RawRecordedEvent) -> pb::AuditEvent {
+    let envelope = &event.envelope;
+    pb::AuditEvent {
+        stream_sequence: event.sequence,
+        event_id: envelope.event_id.to_string(),
+        task_id: envelope.task_id.to_string(),
+        plan_id: envelope.plan_id.to_string(),
+        version: envelope.version,
+        r#type: envelope.event.type_name().to_owned(),
+        occurred_at: convert::rfc3339(envelope.occurred_at),
+        actor: envelope.actor.clone(),
+        request_id: envelope.request_id.to_string(),
+        schema_version: envelope.schema_version,
+        json: event.payload_text().to_owned(),
+        stored_at: exact_instant(event.stored_at),
+    }
+}
+
+fn task_as_of_response(found: TaskAsOf) -> Result<pb::GetTaskAsOfResponse, Status> {
+    if found.state.version == 0 {
+        return Err(Status::not_found(format!(
+            "task {} had no events as of {}: its first occurred at {}",
+            found.task_id,
+            exact_instant(found.as_of),
+            exact_instant(found.first_occurred_at)
+        )));
+    }
+    let state_json = serde_json::to_string(&found.state)
+        .map_err(|error| Status::internal(format!("encoding the task's state: {error}")))?;
+    let mut view = TaskView::empty(found.task_id, found.plan_id.clone());
+    view.state = found.state;
+    view.last_sequence = found.last_sequence;
+    Ok(pb::GetTaskAsOfResponse {
+        task_id: found.task_id.to_string(),
+        plan_id: found.plan_id.to_string(),
+        as_of: exact_instant(found.as_of),
+        version: view.state.version,
+        stream_sequence: found.last_sequence,
+        occurred_at: found
+            .last_occurred_at
+            .map(convert::rfc3339)
+            .unwrap_or_default(),
+        state_json,
+        task: Some(convert::task(&view)),
+    })
+}
+
+/// Sends `events` to a client through `sender` until they end, fail (the error is sent
+/// last), the client goes away or, with `stopping`, the server shuts down.
+async fn forward(
+    events: impl Stream<Item = Result<RawRecordedEvent, AppError>>,
+    sender: mpsc::Sender<Result<pb::AuditEvent, Status>>,
+    mut stopping: Option<watch::Receiver<bool>>,
+) {
+    let mut events = pin!(events);
+    let mut last_sequence = None;
+    loop {
+        let server_stops = async {
+            match stopping.as_mut() {
+                Some(stopping) => {
+                    // An error means the server is gone: stopping as well.
+                    let _ = stopping.wait_for(|stopping| *stopping).await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let next = tokio::select! {
+            // The client went away while the log had nothing new (a quiet watch).
+            () = sender.closed() => return,
+            () = server_stops => {
+                let resume = last_sequence
+                    .map_or_else(String::new, |sequence| format!(" after sequence {sequence}"));
+                let farewell = Status::unavailable(format!(
+                    "the server is shutting down; watch again{resume}"
+                ));
+                let _ = tokio::time::timeout(FAREWELL_WAIT, sender.send(Err(farewell))).await;
+                return;
+            }
+            next = events.next() => next,
+        };
+        let Some(next) = next else { return };
+        let item = match next {
+            Ok(event) => {
+                last_sequence = Some(event.sequence);
+                Ok(audit_event(&event))
+            }
+            Err(error) => Err(audit_status(error)),
+        };
+        let failed = item.is_err();
+        // Waits while the channel is full: the client's pace is the producer's.
+        if sender.send(item).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+type EventStream = ReceiverStream<Result<pb::AuditEvent, Status>>;
+
+fn stream_response(
+    events: impl Stream<Item = Result<RawRecordedEvent, AppError>> + Send + 'static,
+    stopping: Option<watch::Receiver<bool>>,
+) -> Response<EventStream> {
+    let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+    tokio::spawn(forward(events, sender, stopping));
+    Response::new(ReceiverStream::new(receiver))
+}
+
+#[tonic::async_trait]
+impl pb::audit_service_server::AuditService for AuditApi {
+    type ReplayStream = EventStream;
+    type WatchStream = EventStream;
+
+    async fn replay(
+        &self,
+        request: Request<pb::ReplayRequest>,
+    ) -> Result<Response<Self::ReplayStream>, Status> {
+        let request = request.into_inner();
+        let scope = replay_scope(&request)?;
+        let range = replay_range(&request)?;
+        let events = self
+            .auditor
+            .replay(&scope, range)
+            .await
+            .map_err(audit_status)?;
+        Ok(stream_response(events, None))
+    }
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let request = request.into_inner();
+        let filter = watch_filter(&request)?;
+        let events = self
+            .auditor
+            .watch(request.after_sequence, &filter)
+            .await
+            .map_err(audit_status)?;
+        Ok(stream_response(events, Some(self.stopping.clone())))
+    }
+
+    async fn get_task_as_of(
+        &self,
+        request: Request<pb::GetTaskAsOfRequest>,
+    ) -> Result<Response<pb::GetTaskAsOfResponse>, Status> {
+        let request = request.into_inner();
+        let task_id = TaskId::parse(&request.task_id).map_err(invalid)?;
+        let as_of = instant("as_of", &request.as_of)?;
+        let found = self
+            .auditor
+            .task_state_as_of(task_id, as_of)
+            .await
+            .map_err(audit_status)?;
+        Ok(Response::new(task_as_of_response(found)?))
+    }
+
+    async fn verify(
+        &self,
+        request: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, Status> {
+        let request = request.into_inner();
+        let plan = if request.plan_id.trim().is_empty() {
+            None
+        } else {
+            Some(dondoc_domain::PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
+        };
+        let verification = self.auditor.verify(plan).await.map_err(audit_status)?;
+        let summary = verification.summary;
+        Ok(Response::new(pb::VerifyResponse {
+            events: summary.events,
+            tasks: summary.tasks,
+            sealed: summary.sealed,
+            unsealed: summary.unsealed,
+            broken: verification
+                .broken
+                .map(|(sequence, broken)| pb::BrokenLink {
+                    stream_sequence: sequence,
+                    task_id: broken
+                        .task_id
+                        .map(|task| task.to_string())
+                        .unwrap_or_default(),
+                    version: broken.version.unwrap_or_default(),
+                    reason: broken.reason,
+                }),
+        }))
+    }
+
+    async fn get_scorecard_as_of(
+        &self,
+        request: Request<pb::GetScorecardAsOfRequest>,
+    ) -> Result<Response<pb::GetScorecardResponse>, Status> {
+        let request = request.into_inner();
+        let query = scorecard_query(
+            &request.agency,
+            &request.plan_id,
+            &request.period,
+            request.year,
+            &request.as_of,
+        )?;
+        let scorecard = self
+            .auditor
+            .scorecard_as_of(&query)
+            .await
+            .map_err(audit_status)?;
+        Ok(Response::new(scorecard_response(&scorecard)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dondoc_app::format_instant;
+    use tonic::Code;
+
+    use super::*;
+
+    fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) {
+        let status = result.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(
+            status.message().contains(&format!("invalid {field}")),
+            "names {field}: {}",
+            status.message()
+        );
+    }
+
+    #[test]
+    fn a_replay_takes_at_most_one_filter_and_one_of_each_end() {
+        let request = |edit: fn(&mut pb::ReplayRequest)| {
+            let mut request = pb::ReplayRequest::default();
+            edit(&mut request);
+            request
+        };
+        assert_eq!(replay_scope(&request(|_| {})).unwrap(), AuditScope::All);
+        assert_eq!(
+            replay_scope(&request(|r| r.plan_id = "qng".into())).unwrap(),
+            AuditScope::Plan(PlanId::parse("qng").unwrap())
+        );
+        assert_invalid(
+            replay_scope(&request(|r| {
+                r.plan_id = "qng".into();
+                r.agency = "Sở Y tế".into();
+            })),
+            "agency",
+        );
+        assert_invalid(
+            replay_scope(&request(|r| r.task_id = "not-a-uuid".into())),
+            "task_id",
+        );
+        assert_invalid(
+            replay_scope(&request(|r| r.plan_id = "QNG 2022".into())),
+            "plan_id",
+        );
+        assert_invalid(
+            replay_range(&request(|r| {
+                r.from_sequence = 3;
+                r.from_time = "2024-01-01T00:00:00+07:00".into();
+            })),
+            "from_time",
+        );
+        assert_invalid(
+            replay_range(&request(|r| r.to_time = "yesterday".into())),
+            "to_time",
+        );
+        assert_invalid(
+            replay_range(&request(|r| {
+                r.from_sequence = 9;
+                r.to_sequence = 3;
+            })),
+            "to_sequence",
+        );
+        let range = replay_range(&request(|r| {
+            r.from_sequence = 3;
+            r.to_time = "2024-01-01T00:00:00Z".into();
+        }))
+        .unwrap();
+        assert_eq!(range.from, Some(AuditPoint::Sequence(3)));
+        let Some(AuditPoint::Instant(to)) = range.to else {
+            panic!("{range:?}")
+        };
+        assert_eq!(format_instant(to), "2024-01-01T07:00:00+07:00");
+    }
+
+    #[test]
+    fn a_watch_takes_a_plan_or_a_task() {
+        let filter = watch_filter(&pb::WatchRequest {
+            after_sequence: 7,
+            task_id: "186fbe83-3743-529f-ad92-59ff048a27bc".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(matches!(filter, ReplayFilter::Task(_)));
+        assert_invalid(
+            watch_filter(&pb::WatchRequest {
+                plan_id: "qng".into(),
+                task_id: "186fbe83-3743-529f-ad92-59ff048a27bc".into(),
+                ..Default::default()
+            }),
+            "task_id",
+        );
+    }
+
+    fn event(sequence: u64) -> RawRecordedEvent {
+        let json = serde_json::json!({
+            "schema_version": 1,
+            "event_id": "0b7c4f0e-6c1e-4a53-9d59-0b1c2d3e4f03",
+            "task_id": "186fbe83-3743-529f-ad92-59ff048a27bc",
+            "plan_id": "qng",
+            "version": sequence,
+            "occurred_at": "2024-03-20T09:15:00+07:00",
+            "actor": "Sở Y tế",
+            "request_id": format!("r{sequence}"),
+            "type": "coordination_recorded",
+            "data": {"agency": "Sở Y tế", "note": "Đã phối hợp"},
+        });
+        let payload = prost::bytes::Bytes::from(serde_json::to_vec(&json).unwrap());
+        RawRecordedEvent::decode(sequence, OffsetDateTime::UNIX_EPOCH, payload).unwrap()
+    }
+
+    /// An endless stream of events that counts how many were taken from it.
+    fn counted() -> (
+        impl Stream<Item = Result<RawRecordedEvent, AppError>> + Send + 'static,
+        std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) {
+        let taken = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = taken.clone();
+        let events = futures::stream::iter(1..).map(move |sequence| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(event(sequence))
+        });
+        (events, taken)
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_holds_the_producer_back_and_a_gone_one_stops_it() {
+        let (events, taken) = counted();
+        let (sender, mut receiver) = mpsc::channel(STREAM_BUFFER);
+        let producer = tokio::spawn(forward(events, sender, None));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let read = taken.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            read <= STREAM_BUFFER as u64 + 1,
+            "{read} events read for a client that reads none"
+        );
+        let first = receiver.recv().await.unwrap().unwrap();
+        assert_eq!(first.stream_sequence, 1);
+        assert!(first.json.contains("Đã phối hợp"));
+        drop(receiver);
+        tokio::time::timeout(std::time::Duration::from_secs(5), producer)
+            .await
+            .expect("the producer stops when the client goes away")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_quiet_watch_ends_when_the_client_goes_or_the_server_stops() {
+        let quiet = || futures::stream::pending::<Result<RawRecordedEvent, AppError>>();
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let producer = tokio::spawn(forward(quiet(), sender, None));
+        drop(receiver);
+        tokio::time::timeout(std::time::Duration::from_secs(5), producer)
+            .await
+            .expect("stops without an event to send")
+            .unwrap();
+
+        let (stop, stopping) = watch::channel(false);
+        let (sender, mut receiver) = mpsc::channel(STREAM_BUFFER);
+        let producer = tokio::spawn(forward(quiet(), sender, Some(stopping)));
+        stop.send(true).unwrap();
+        let farewell = receiver.recv().await.unwrap().unwrap_err();
+        assert_eq!(farewell.code(), Code::Unavailable);
+        assert!(receiver.recv().await.is_none(), "then the stream ends");
+        producer.await.unwrap();
+    }
+
+    #[test]
+    fn unavailable_says_how_to_resume() {
+        let status = audit_status(AppError::Log(LogError::Unavailable {
+            action: "replaying the event stream",
+            detail: "timed out".into(),
+        }));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.message().contains("resume"), "{}", status.message());
+        let status = audit_status(AppError::TaskNotFound(
+            TaskId::parse("186fbe83-3743-529f-ad92-59ff048a27bc").unwrap(),
+        ));
+        assert_eq!(status.code(), Code::NotFound);
+    }
+}
