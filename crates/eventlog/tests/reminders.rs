@@ -161,7 +161,7 @@ async fn core_subscribers_on_the_agency_subject_receive_reminders() {
         )
         .await
         .unwrap();
-    let received = tokio::time::timeout(Duration::from_secs(5), subscriber.next())
+    let received = tokio::time::timeout(Duration::from_secs(30), subscriber.next())
         .await
         .expect("the subscriber received the reminder")
         .unwrap();
@@ -179,7 +179,7 @@ async fn core_subscribers_on_the_agency_subject_receive_reminders() {
         .await
         .unwrap();
     assert!(repeat.duplicate);
-    let again = tokio::time::timeout(Duration::from_secs(5), subscriber.next())
+    let again = tokio::time::timeout(Duration::from_secs(30), subscriber.next())
         .await
         .expect("the subscriber saw the repeat")
         .unwrap();
