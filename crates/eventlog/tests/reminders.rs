@@ -44,7 +44,7 @@ impl Harness {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_is_configured_for_day_long_deduplication() {
     let harness = Harness::start().await;
     let stream = async_nats::jetstream::new(harness.client.clone())
@@ -70,7 +70,7 @@ async fn the_stream_is_configured_for_day_long_deduplication() {
     harness.stop();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_message_id_is_stored_once() {
     let harness = Harness::start().await;
     let channel = &harness.channel;
@@ -103,7 +103,7 @@ async fn the_same_message_id_is_stored_once() {
     harness.stop();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_agency_reads_only_its_own_reminders_in_order() {
     let harness = Harness::start().await;
     let channel = &harness.channel;
@@ -133,7 +133,7 @@ async fn each_agency_reads_only_its_own_reminders_in_order() {
     harness.stop();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_subscribers_on_the_agency_subject_receive_reminders() {
     let harness = Harness::start().await;
     let listener =
@@ -148,7 +148,18 @@ async fn core_subscribers_on_the_agency_subject_receive_reminders() {
         .subscribe(reminder_subject("so-tai-chinh").unwrap())
         .await
         .unwrap();
-    listener.flush().await.unwrap();
+    // `flush` only writes the SUBs out; the server registers them when it reads them, in
+    // order. A probe of our own (outside the reminder stream) that comes back proves it
+    // has, before another connection publishes.
+    let mut probe = listener.subscribe("test.probe").await.unwrap();
+    listener
+        .publish("test.probe", Bytes::from_static(b"probe"))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(30), probe.next())
+        .await
+        .expect("the probe came back")
+        .unwrap();
 
     let payload = Bytes::from_static("Nhắc hạn báo cáo quý I".as_bytes());
     harness
@@ -199,7 +210,7 @@ async fn core_subscribers_on_the_agency_subject_receive_reminders() {
     harness.stop();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_agency_tokens_are_refused_before_anything_is_sent() {
     let harness = Harness::start().await;
     for bad in ["Sở Nội vụ", "a.b", "", "a>", "*", "so noi vu"] {
