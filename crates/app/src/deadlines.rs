@@ -19,11 +19,9 @@ use dondoc_domain::{
     due_commands, next_instant, obligations, AgencyName, Duty, Obligation, ObligationContext,
     ObligationStatus, ReminderOffsets, ReportingPolicy, RequestId, TaskCommand, TaskId, TaskState,
 };
-use dondoc_projection::TaskQuery;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::error::AppError;
 use crate::tracker::{CommandMeta, Tracker};
 
 /// Namespace of the hashed parts of worker request ids. Changing it would let a worker
@@ -218,22 +216,5 @@ fn duty_key(duty: &Duty) -> String {
     match duty {
         Duty::Periodic { period } => format!("period={period}"),
         Duty::Requested { request_key } => format!("request={request_key}"),
-    }
-}
-
-/// Every task of the projection, page by page.
-pub(crate) fn all_task_ids(tracker: &Tracker) -> Result<Vec<TaskId>, AppError> {
-    let mut ids = Vec::new();
-    let mut query = TaskQuery {
-        page_size: dondoc_projection::MAX_PAGE_SIZE,
-        ..Default::default()
-    };
-    loop {
-        let page = tracker.projection().list(&query)?;
-        ids.extend(page.tasks.iter().map(|view| view.task_id));
-        match page.next_page_token {
-            Some(token) => query.page_token = Some(token),
-            None => return Ok(ids),
-        }
     }
 }

@@ -384,7 +384,7 @@ fn sort_by_due(found: &mut [TaskObligation]) {
 
 impl Tracker {
     /// Every task matching `query` (its page fields are ignored), page by page.
-    fn all_views(&self, mut query: TaskQuery) -> Result<Vec<TaskView>, AppError> {
+    pub(crate) fn all_views(&self, mut query: TaskQuery) -> Result<Vec<TaskView>, AppError> {
         query.page_size = MAX_PAGE_SIZE;
         query.page_token = None;
         let mut views = Vec::new();

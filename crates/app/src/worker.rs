@@ -24,12 +24,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use dondoc_domain::{Duty, TaskCommand, TaskId};
 use dondoc_eventlog::ReminderChannel;
-use dondoc_projection::TaskView;
+use dondoc_projection::{TaskQuery, TaskView};
 use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch};
 
-use crate::deadlines::{all_task_ids, overdue_count, worker_meta, DeadlineRules, SweepReport};
+use crate::deadlines::{overdue_count, worker_meta, DeadlineRules, SweepReport};
 use crate::error::AppError;
 use crate::tracker::Tracker;
 
@@ -83,8 +83,8 @@ impl DeadlineWorker {
             .catch_up(self.tracker.log_last_sequence().await?)
             .await?;
         let mut report = SweepReport::default();
-        for task_id in all_task_ids(&self.tracker)? {
-            report += self.work_on(task_id, now).await?.0;
+        for view in self.tracker.all_views(TaskQuery::default())? {
+            report += self.work_on(view.task_id, now).await?.0;
         }
         Ok(report)
     }
@@ -268,10 +268,8 @@ impl DeadlineWorker {
 
     fn rebuild(&self, agenda: &mut Agenda, now: OffsetDateTime) -> Result<(), AppError> {
         let mut fresh = Agenda::default();
-        for task_id in all_task_ids(&self.tracker)? {
-            if let Some(view) = self.tracker.projection().task(&task_id)? {
-                fresh.schedule(task_id, self.first_instant(&view, now));
-            }
+        for view in self.tracker.all_views(TaskQuery::default())? {
+            fresh.schedule(view.task_id, self.first_instant(&view, now));
         }
         tracing::info!(
             tasks = fresh.len(),

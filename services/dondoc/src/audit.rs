@@ -163,7 +163,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn connect(server: &ServerArg) -> anyhow::Result<AuditServiceClient<Channel>> {
+pub(crate) async fn connect(server: &ServerArg) -> anyhow::Result<AuditServiceClient<Channel>> {
     AuditServiceClient::connect(server.server.clone())
         .await
         .with_context(|| format!("connecting to the dondoc server at {}", server.server))

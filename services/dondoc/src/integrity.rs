@@ -13,10 +13,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use dondoc_api::pb;
-use dondoc_api::pb::audit_service_client::AuditServiceClient;
 use dondoc_domain::chain::{ChainSummary, ChainVerifier};
 use dondoc_eventlog::{EventLog, EventLogOptions};
 use dondoc_projection::ProjectionStore;
+
+use crate::client::ServerArg;
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
@@ -26,8 +27,8 @@ pub struct ExportArgs {
     /// Where to write the JSON Lines (default: standard output).
     #[arg(long, short)]
     out: Option<PathBuf>,
-    #[arg(long, env = "DONDOC_SERVER", default_value = "http://127.0.0.1:50051")]
-    server: String,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,8 +39,8 @@ pub struct VerifyArgs {
     /// With the server: only this plan's tasks.
     #[arg(long)]
     plan: Option<String>,
-    #[arg(long, env = "DONDOC_SERVER", default_value = "http://127.0.0.1:50051")]
-    server: String,
+    #[command(flatten)]
+    server: ServerArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,9 +55,7 @@ pub struct CompareArgs {
 }
 
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let mut client = AuditServiceClient::connect(args.server.clone())
-        .await
-        .with_context(|| format!("connecting to {}", args.server))?;
+    let mut client = crate::audit::connect(&args.server).await?;
     let mut events = client
         .replay(pb::ReplayRequest {
             plan_id: args.plan.clone().unwrap_or_default(),
@@ -120,9 +119,7 @@ pub fn verify_file(file: &PathBuf) -> anyhow::Result<ChainSummary> {
 }
 
 async fn verify_on_server(args: &VerifyArgs) -> anyhow::Result<ChainSummary> {
-    let mut client = AuditServiceClient::connect(args.server.clone())
-        .await
-        .with_context(|| format!("connecting to {}", args.server))?;
+    let mut client = crate::audit::connect(&args.server).await?;
     let response = client
         .verify(pb::VerifyRequest {
             plan_id: args.plan.clone().unwrap_or_default(),
