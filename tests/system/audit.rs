@@ -4,7 +4,7 @@
 //! goes; what the log rebuilds later must equal it.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::support::{dondoc_binary, Dondoc, TestNats};
+use crate::support::{cli, spawn_dondoc, spawn_dondoc_listening, Dondoc, TestNats};
 
 const HEADER: &str = "TT\tTên nhiệm vụ\tCơ quan chủ trì\tCơ quan phối hợp\n1\tNhóm nhiệm vụ\t\t\n";
 const PLAN_A: &str = "audit-a";
@@ -54,7 +54,7 @@ struct Stack {
 async fn start() -> Stack {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let channel = dondoc.channel().await;
     Stack {
         dondoc,
@@ -353,14 +353,9 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
     assert_eq!(agency.iter().map(key).collect::<Vec<_>>(), expected);
 
     // The CLI prints the same events as JSON Lines, the stored bytes unchanged.
-    let output = Command::new(dondoc_binary())
-        .args(["audit", "replay", "--plan", PLAN_A, "--json", "--server"])
-        .arg(stack.dondoc.endpoint())
-        .output()
-        .expect("dondoc audit replay runs");
-    assert!(output.status.success(), "{output:?}");
-    let lines: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
+    let lines: Vec<String> = cli()
+        .with_server(stack.dondoc.endpoint())
+        .stdout(&["audit", "replay", "--plan", PLAN_A, "--json"])
         .lines()
         .map(str::to_owned)
         .collect();
@@ -511,13 +506,9 @@ async fn a_tasks_state_as_of_each_instant_is_what_get_task_showed_then() {
 
     // The CLI prints the state as JSON.
     let (instant, task) = &seen[2];
-    let output = Command::new(dondoc_binary())
-        .args(["audit", "task", &task_id, "--as-of", instant, "--server"])
-        .arg(stack.dondoc.endpoint())
-        .output()
-        .expect("dondoc audit task runs");
-    assert!(output.status.success(), "{output:?}");
-    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let printed = cli()
+        .with_server(stack.dondoc.endpoint())
+        .json(&["audit", "task", &task_id, "--as-of", instant]);
     assert_eq!(printed["version"], task.version);
     assert_eq!(printed["state"]["version"], task.version);
     assert_eq!(
@@ -645,15 +636,14 @@ async fn a_watcher_resumed_from_its_last_sequence_sees_every_event_once() {
 async fn the_cli_watch_resumes_after_the_server_restarts() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let mut dondoc = Dondoc::start(&nats.url(), data.path());
+    let mut dondoc = spawn_dondoc(&nats.url(), data.path());
     let address = dondoc.address().to_owned();
     let mut tasks = dondoc.client().await;
     let imported = import(&mut tasks, PLAN_A, &ROWS, "import").await;
 
-    let mut watcher = Command::new(dondoc_binary())
-        .args(["audit", "watch", "--retries", "40", "--server"])
-        .arg(dondoc.endpoint())
-        .env("DONDOC_LOG", "warn")
+    let mut watcher = cli()
+        .with_server(dondoc.endpoint())
+        .command(&["audit", "watch", "--retries", "40"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -697,7 +687,7 @@ async fn the_cli_watch_resumes_after_the_server_restarts() {
         stopping.elapsed()
     );
     drop(tasks);
-    let dondoc = Dondoc::start_listening(
+    let dondoc = spawn_dondoc_listening(
         &nats.url(),
         data.path(),
         &address,
@@ -841,20 +831,15 @@ async fn a_past_scorecard_from_the_log_is_the_live_one_taken_then() {
     assert_ne!(&now_says, then, "as of {first_instant}");
 
     // The CLI shows the same.
-    let output = Command::new(dondoc_binary())
-        .args([
-            "audit",
-            "scorecard",
-            "--agency",
-            TTTT,
-            "--as-of",
-            first_instant,
-            "--json",
-            "--server",
-        ])
-        .arg(stack.dondoc.endpoint())
-        .output()
-        .expect("dondoc audit scorecard runs");
+    let output = cli().with_server(stack.dondoc.endpoint()).output(&[
+        "audit",
+        "scorecard",
+        "--agency",
+        TTTT,
+        "--as-of",
+        first_instant,
+        "--json",
+    ]);
     assert!(output.status.success(), "{output:?}");
     let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed["rows"].as_array().unwrap().len(), then.rows.len());
@@ -1038,11 +1023,9 @@ async fn bad_arguments_name_the_field_and_unknown_tasks_are_not_found() {
     assert!(none.is_empty());
 
     // The CLI reports the refusal and fails.
-    let output = Command::new(dondoc_binary())
-        .args(["audit", "replay", "--from", "9", "--to", "3", "--server"])
-        .arg(stack.dondoc.endpoint())
-        .output()
-        .expect("dondoc audit replay runs");
+    let output = cli()
+        .with_server(stack.dondoc.endpoint())
+        .output(&["audit", "replay", "--from", "9", "--to", "3"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -1,11 +1,10 @@
 //! Bad input to the importer: each case gives a clear error naming the file and what is
 //! wrong, and records nothing.
 
-use std::process::Command;
 
 use tonic::Code;
 
-use crate::support::{dondoc_binary, import_seed_004, Dondoc, TestNats};
+use crate::support::{cli, import_seed_004, spawn_dondoc, TestNats};
 
 const HEADER: &str = "TT\tTên nhiệm vụ\tCơ quan chủ trì\tCơ quan phối hợp\n";
 
@@ -42,11 +41,15 @@ fn the_cli_dry_run_names_the_file_and_the_problem() {
     for (name, content, mention) in cases() {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
-        let output = Command::new(dondoc_binary())
-            .args(["import", "--dry-run", "--plan", "bad", "--year", "2023"])
-            .arg(&path)
-            .output()
-            .unwrap();
+        let output = cli().output(&[
+            "import",
+            "--dry-run",
+            "--plan",
+            "bad",
+            "--year",
+            "2023",
+            path.to_str().unwrap(),
+        ]);
         let stderr = String::from_utf8_lossy(&output.stderr).to_lowercase();
         assert!(!output.status.success(), "{name} was accepted");
         assert!(
@@ -68,7 +71,7 @@ fn the_cli_dry_run_names_the_file_and_the_problem() {
 async fn the_server_refuses_bad_appendices_and_records_nothing() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     import_seed_004(&mut client, "qng").await;
     for (name, content, mention) in cases() {

@@ -1,7 +1,7 @@
 //! Reports and coordination through gRPC: read-your-writes, optimistic concurrency,
 //! idempotent retries, and the status codes of refused commands.
 
-use crate::support::{import_seed_004, report, Dondoc, TestNats};
+use crate::support::{import_seed_004, report, spawn_dondoc, Dondoc, TestNats};
 use dondoc_api::pb;
 use tonic::Code;
 
@@ -15,7 +15,7 @@ struct Fixture {
 async fn imported() -> Fixture {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     let summary = import_seed_004(&mut client, "qng").await;
     Fixture {

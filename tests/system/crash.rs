@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::{import_seed_004, list_all, report, Dondoc, TestNats};
+use crate::support::{
+    import_seed_004, list_all, report, spawn_dondoc, spawn_dondoc_with, TestNats,
+};
 use dondoc_api::pb;
 use futures::StreamExt;
 
@@ -31,7 +33,7 @@ async fn events_per_task(nats: &TestNats) -> BTreeMap<String, u64> {
 async fn kill_9_during_a_burst_loses_nothing_acknowledged_and_doubles_nothing() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let mut dondoc = Dondoc::start(&nats.url(), data.path());
+    let mut dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     let task_ids = import_seed_004(&mut client, "qng").await.task_ids;
 
@@ -97,7 +99,7 @@ async fn kill_9_during_a_burst_loses_nothing_acknowledged_and_doubles_nothing() 
     );
 
     // Restart on the same data directory: the projection resumes after its checkpoint.
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     let last_sequence = nats.last_sequence().await;
     let tasks = list_all(&mut client, "qng", last_sequence).await;
@@ -154,7 +156,7 @@ async fn kill_9_during_a_burst_loses_nothing_acknowledged_and_doubles_nothing() 
 async fn a_wiped_projection_is_rebuilt_from_the_stream() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let mut dondoc = Dondoc::start(&nats.url(), data.path());
+    let mut dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     let task_ids = import_seed_004(&mut client, "qng").await.task_ids;
     for (index, task_id) in task_ids.iter().enumerate().take(20) {
@@ -166,7 +168,7 @@ async fn a_wiped_projection_is_rebuilt_from_the_stream() {
     let before = list_all(&mut client, "qng", nats.last_sequence().await).await;
     assert!(dondoc.terminate());
 
-    let dondoc = Dondoc::start_with(
+    let dondoc = spawn_dondoc_with(
         &nats.url(),
         data.path(),
         &["--no-sample", "--no-worker", "--rebuild-projection"],

@@ -6,14 +6,15 @@
 //! working-day rule (`LITERAL_POLICY`), so that its 2024-Q1 deadline is 00:00 on 25 March
 //! 2024 (the presets' working-day rule moves it to the 26th: the 24th is a Sunday).
 
-use std::process::Command;
 
 use dondoc_api::pb;
 use dondoc_api::TaskServiceClient;
 use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::support::{dondoc_binary, list_all, seed_004_text, workspace_root, Dondoc, TestNats};
+use crate::support::{
+    self, list_all, seed_004_text, spawn_dondoc_with, workspace_root, Dondoc, TestNats,
+};
 
 const PRETEND_NOW: &str = "2024-03-20T09:00:00+07:00";
 const TTTT: &str = "Sở Thông tin và Truyền thông";
@@ -41,7 +42,7 @@ fn qti_text() -> String {
 async fn start() -> Stack {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start_with(
+    let dondoc = spawn_dondoc_with(
         &nats.url(),
         data.path(),
         &["--no-sample", "--no-worker", "--pretend-now", PRETEND_NOW],
@@ -852,18 +853,9 @@ async fn bad_instants_and_fields_are_invalid_arguments_naming_the_field() {
 
 /// Runs the `dondoc` CLI against the stack; returns stdout, or panics with stderr.
 fn cli(stack: &Stack, args: &[&str]) -> String {
-    let output = Command::new(dondoc_binary())
-        .args(args)
-        .args(["--server", &stack.dondoc.endpoint()])
-        .env("DONDOC_LOG", "warn")
-        .output()
-        .expect("dondoc runs");
-    assert!(
-        output.status.success(),
-        "dondoc {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    support::cli()
+        .with_server(stack.dondoc.endpoint())
+        .stdout(args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -999,13 +991,11 @@ fn import_dry_run_honours_the_policy_flags() {
     std::fs::write(&policy_file, LITERAL_POLICY).unwrap();
     let file = workspace_root().join("deploy/samples/qti-dti-2023.txt");
     let run = |extra: &[&str]| {
-        let output = Command::new(dondoc_binary())
-            .arg("import")
-            .arg(&file)
+        let output = support::cli()
+            .command(&["import", file.to_str().unwrap()])
             .args(["--plan", "qti", "--year", "2023", "--province", "Quảng Trị"])
             .args(["--dry-run", "--json"])
             .args(extra)
-            .env("DONDOC_LOG", "warn")
             .output()
             .expect("dondoc runs");
         (

@@ -5,10 +5,9 @@
 //! the seed documents. After an intended change, regenerate them with
 //! `DONDOC_BLESS=1 cargo test -p dondoc --test system golden` and review the diff.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::Path;
 
-use crate::support::{dondoc_binary, workspace_root};
+use crate::support::{cli, seed_path, workspace_root};
 
 /// (seed file, shipped copy, plan id, plan year, golden file)
 const SEEDS: [(&str, &str, &str, i32, &str, &str); 3] = [
@@ -38,31 +37,20 @@ const SEEDS: [(&str, &str, &str, i32, &str, &str); 3] = [
     ),
 ];
 
-/// The seed from ../shared when it is beside the checkout (as in CI), else the shipped copy.
-fn seed_path(seed: &str, shipped: &str) -> PathBuf {
-    let shared = workspace_root().join("../shared/seeds").join(seed);
-    if shared.exists() {
-        shared
-    } else {
-        workspace_root().join("deploy/samples").join(shipped)
-    }
-}
-
-fn dry_run_json(path: &PathBuf, plan_id: &str, year: i32, province: &str) -> serde_json::Value {
-    let output = Command::new(dondoc_binary())
-        .args([
-            "import",
-            "--dry-run",
-            "--json",
-            "--plan",
-            plan_id,
-            "--year",
-            &year.to_string(),
-        ])
-        .args(["--province", province])
-        .arg(path)
-        .output()
-        .expect("dondoc runs");
+fn dry_run_json(path: &Path, plan_id: &str, year: i32, province: &str) -> serde_json::Value {
+    let year = year.to_string();
+    let output = cli().output(&[
+        "import",
+        "--dry-run",
+        "--json",
+        "--plan",
+        plan_id,
+        "--year",
+        &year,
+        "--province",
+        province,
+        path.to_str().unwrap(),
+    ]);
     assert!(
         output.status.success(),
         "dry run of {} failed: {}",
@@ -79,7 +67,7 @@ fn dry_run_json(path: &PathBuf, plan_id: &str, year: i32, province: &str) -> ser
 #[test]
 fn dry_run_json_of_each_seed_appendix_matches_the_golden_file() {
     for (seed, shipped, plan_id, year, province, golden) in SEEDS {
-        let actual = dry_run_json(&seed_path(seed, shipped), plan_id, year, province);
+        let actual = dry_run_json(&seed_path((seed, shipped)), plan_id, year, province);
         let golden_path = workspace_root().join("tests/golden").join(golden);
         if std::env::var_os("DONDOC_BLESS").is_some() {
             let pretty = serde_json::to_string_pretty(&actual).unwrap() + "\n";
@@ -168,16 +156,7 @@ fn dondoc_deadlines_prints_the_2024_deadlines_of_both_presets() {
         ),
     ];
     for (policy, rows) in expected {
-        let output = Command::new(dondoc_binary())
-            .args(["deadlines", "--policy", policy, "--year", "2024", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let json = cli().json(&["deadlines", "--policy", policy, "--year", "2024", "--json"]);
         let actual: Vec<(String, String, bool)> = json
             .as_array()
             .unwrap()

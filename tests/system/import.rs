@@ -1,12 +1,12 @@
 //! Importing seed 004's Phụ lục 2 through gRPC.
 
-use crate::support::{import_seed_004, list_all, Dondoc, TestNats};
+use crate::support::{import_seed_004, list_all, spawn_dondoc, spawn_dondoc_with, TestNats};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn importing_seed_004_gives_its_76_tasks_through_grpc() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
 
     let summary = import_seed_004(&mut client, "qng-189-2022").await;
@@ -71,7 +71,7 @@ async fn importing_seed_004_gives_its_76_tasks_through_grpc() {
 async fn importing_the_same_appendix_twice_creates_nothing_new() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
 
     let first = import_seed_004(&mut client, "qng").await;
@@ -103,7 +103,7 @@ async fn importing_the_same_appendix_twice_creates_nothing_new() {
 async fn the_sample_plan_is_imported_on_first_start_only() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let mut dondoc = Dondoc::start_with(&nats.url(), data.path(), &["--no-worker"]);
+    let mut dondoc = spawn_dondoc_with(&nats.url(), data.path(), &["--no-worker"]);
     let mut client = dondoc.client().await;
     let all_samples = 76 + 36 + 5;
     assert_eq!(
@@ -129,7 +129,7 @@ async fn the_sample_plan_is_imported_on_first_start_only() {
     );
     assert!(dondoc.terminate(), "clean exit on SIGTERM");
 
-    let dondoc = Dondoc::start_with(&nats.url(), data.path(), &["--no-worker"]);
+    let dondoc = spawn_dondoc_with(&nats.url(), data.path(), &["--no-worker"]);
     let mut client = dondoc.client().await;
     assert_eq!(list_all(&mut client, "qng-189-2022", 0).await.len(), 76);
     assert_eq!(nats.event_count().await, all_samples);
@@ -160,7 +160,7 @@ fn the_shipped_samples_are_the_seeds_as_they_stand() {
 async fn a_bad_appendix_is_refused_and_changes_nothing() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     import_seed_004(&mut client, "qng").await;
 

@@ -4,16 +4,12 @@
 //! rebuilt from the stream matches the live one tree by tree.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::support::{dondoc_binary, import_seed_004, report, Dondoc, TestNats};
+use crate::support::{cli, import_seed_004, report, spawn_dondoc, Dondoc, TestNats};
 
 fn run_cli(args: &[&str]) -> Output {
-    Command::new(dondoc_binary())
-        .args(args)
-        .env("DONDOC_LOG", "warn")
-        .output()
-        .expect("dondoc runs")
+    cli().output(args)
 }
 
 fn text(output: &Output) -> String {
@@ -52,7 +48,7 @@ async fn scripted_history(dondoc: &Dondoc, plan: &str) -> Vec<String> {
 async fn an_exported_plan_verifies_offline_and_any_flipped_byte_fails_at_its_event() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let server = Dondoc::start(&nats.url(), data.path());
+    let server = spawn_dondoc(&nats.url(), data.path());
     scripted_history(&server, "qng").await;
     scripted_history(&server, "other").await;
 
@@ -141,7 +137,7 @@ async fn an_exported_plan_verifies_offline_and_any_flipped_byte_fails_at_its_eve
 async fn a_projection_rebuilt_from_the_stream_matches_the_live_one_after_a_long_history() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let mut server = Dondoc::start(&nats.url(), data.path());
+    let mut server = spawn_dondoc(&nats.url(), data.path());
     scripted_history(&server, "qng").await;
     // The deadline worker's catch-up of 2023 adds hundreds of overdue marks.
     let swept = run_cli(&[

@@ -3,7 +3,7 @@
 
 use dondoc_api::pb;
 
-use crate::support::{import_seed_004, list_all, seed_004_text, Dondoc, TestNats};
+use crate::support::{import_seed_004, list_all, seed_004_text, spawn_dondoc, TestNats};
 
 fn import_request(content: String, request_id: &str) -> pb::ImportPlanRequest {
     pb::ImportPlanRequest {
@@ -22,7 +22,7 @@ fn import_request(content: String, request_id: &str) -> pb::ImportPlanRequest {
 async fn a_revised_appendix_amends_changed_rows_and_flags_vanished_ones() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     let original = import_seed_004(&mut client, "qng").await;
 
@@ -88,7 +88,7 @@ async fn a_revised_appendix_amends_changed_rows_and_flags_vanished_ones() {
 async fn an_agency_is_found_by_its_full_name_or_its_abbreviation() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     let summary = import_seed_004(&mut client, "qng").await;
     let count = |lead: &str| {
@@ -120,7 +120,7 @@ async fn an_agency_is_found_by_its_full_name_or_its_abbreviation() {
 async fn the_same_appendix_as_a_bare_table_or_as_csv_changes_nothing() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let mut client = dondoc.client().await;
     import_seed_004(&mut client, "qng").await;
 

@@ -1,6 +1,6 @@
 //! The standard gRPC services: health and reflection, as grpcurl and load balancers use them.
 
-use crate::support::{Dondoc, TestNats};
+use crate::support::{spawn_dondoc, TestNats};
 use futures::StreamExt;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -14,7 +14,7 @@ use tonic_reflection::pb::v1::ServerReflectionRequest;
 async fn health_reports_serving_and_reflection_lists_the_task_service() {
     let nats = TestNats::start();
     let data = tempfile::tempdir().unwrap();
-    let dondoc = Dondoc::start(&nats.url(), data.path());
+    let dondoc = spawn_dondoc(&nats.url(), data.path());
     let channel = dondoc.channel().await;
 
     let health = HealthClient::new(channel.clone())

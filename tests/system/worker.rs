@@ -4,15 +4,13 @@
 //! across restarts. The clock is pinned with `--pretend-now`/`--as-of`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::support::{dondoc_binary, Dondoc, TestNats};
+use crate::support::{cli, dondoc_binary, eventually, spawn_dondoc_with, Dondoc, TestNats};
 
 /// Mid-April 2024: every 2023 deadline and 2024-Q1 have passed; nothing falls due for
 /// weeks, so a test's few minutes of real time change nothing.
@@ -23,34 +21,6 @@ const APRIL_2024: &str = "2024-04-10T09:00:00+07:00";
 /// one (23 March) is not.
 const MARCH_20_2024: &str = "2024-03-20T09:00:00+07:00";
 
-/// Every event in the stream, as JSON, oldest first.
-async fn stream_events(nats: &TestNats) -> Vec<Value> {
-    let last = nats.last_sequence().await;
-    if last == 0 {
-        return Vec::new();
-    }
-    let stream = nats
-        .jetstream()
-        .await
-        .get_stream("DONDOC_EVENTS")
-        .await
-        .unwrap();
-    let consumer = stream
-        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-        .await
-        .unwrap();
-    let mut messages = consumer.messages().await.unwrap();
-    let mut events = Vec::new();
-    while let Some(message) = messages.next().await {
-        let message = message.unwrap();
-        events.push(serde_json::from_slice(&message.payload).unwrap());
-        if message.info().unwrap().stream_sequence >= last {
-            break;
-        }
-    }
-    events
-}
-
 fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events
         .iter()
@@ -58,78 +28,26 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// Waits until the stream has not grown for `quiet`, and returns its size.
-async fn wait_until_quiet(nats: &TestNats, quiet: Duration) -> u64 {
-    let mut count = nats.event_count().await;
-    let mut stable_since = std::time::Instant::now();
-    let give_up = std::time::Instant::now() + Duration::from_secs(240);
-    while stable_since.elapsed() < quiet {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "the stream never went quiet"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = nats.event_count().await;
-        if now != count {
-            count = now;
-            stable_since = std::time::Instant::now();
-        }
-    }
-    count
-}
+/// How long a catch-up of the samples' backlog may take.
+const CATCH_UP: Duration = Duration::from_secs(240);
 
-/// A `dondoc worker` process.
-struct WorkerProcess(Option<Child>);
-
-impl WorkerProcess {
-    fn start(nats_url: &str, data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(dondoc_binary())
-            .args(["worker", "--nats", nats_url, "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .env("DONDOC_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("dondoc worker starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        match lines.next() {
-            Some(Ok(line)) if line.contains("dondoc worker running") => {}
-            other => panic!("dondoc worker did not start: {other:?}"),
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Self(Some(child))
-    }
-
-    fn kill_9(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-}
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        self.kill_9();
-    }
+/// A `dondoc worker` that says when it has done its work.
+fn start_worker(nats: &TestNats, data_dir: &Path, extra: &[&str]) -> Dondoc {
+    let mut args = vec!["--print-settled"];
+    args.extend_from_slice(extra);
+    Dondoc::worker(dondoc_binary(), &nats.url(), data_dir, &args)
 }
 
 /// `dondoc sweep --as-of INSTANT --json`, with the given extra flags.
 fn sweep(nats_url: &str, as_of: &str, extra: &[&str]) -> Value {
-    let output = Command::new(dondoc_binary())
-        .args(["sweep", "--nats", nats_url, "--as-of", as_of, "--json"])
-        .args(extra)
-        .env("DONDOC_LOG", "warn")
-        .output()
-        .expect("dondoc sweep runs");
-    assert!(
-        output.status.success(),
-        "dondoc sweep failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("sweep prints JSON")
+    let mut args = vec!["sweep", "--nats", nats_url, "--as-of", as_of, "--json"];
+    args.extend_from_slice(extra);
+    cli().json(&args)
+}
+
+/// How many reminders the reminder stream holds.
+async fn reminders_stored(nats: &TestNats) -> u64 {
+    nats.stream_state("DONDOC_REMINDERS").await.messages
 }
 
 /// (task, period, agency, deadline) of every overdue mark; panics on a duplicate.
@@ -154,26 +72,30 @@ async fn a_worker_killed_mid_catch_up_and_restarted_marks_every_overdue_obligati
     let api_data = tempfile::tempdir().unwrap();
     let worker_data = tempfile::tempdir().unwrap();
     // The three sample plans, no worker in the API process.
-    let _api = Dondoc::start_with(&nats.url(), api_data.path(), &["--no-worker"]);
-    let imported = wait_until_quiet(&nats, Duration::from_millis(500)).await;
+    // It prints its address once the samples are imported.
+    let _api = spawn_dondoc_with(&nats.url(), api_data.path(), &["--no-worker"]);
+    let imported = nats.event_count().await;
     assert_eq!(imported, 76 + 36 + 5);
 
     let flags = ["--pretend-now", APRIL_2024, "--reminders", "none"];
-    let mut worker = WorkerProcess::start(&nats.url(), worker_data.path(), &flags);
+    let mut worker = start_worker(&nats, worker_data.path(), &flags);
     // Kill it once it is well into the backlog of 2023's deadlines.
-    let give_up = std::time::Instant::now() + Duration::from_secs(60);
-    while nats.event_count().await < imported + 100 {
-        assert!(
-            std::time::Instant::now() < give_up,
-            "the worker marked nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        "the worker marks 100 obligations",
+        Duration::from_secs(60),
+        || async {
+            let count = nats.event_count().await;
+            (count >= imported + 100)
+                .then_some(())
+                .ok_or(count.to_string())
+        },
+    )
+    .await;
     worker.kill_9();
     let at_kill = nats.event_count().await;
 
-    let _restarted = WorkerProcess::start(&nats.url(), worker_data.path(), &flags);
-    let finished = wait_until_quiet(&nats, Duration::from_secs(2)).await;
+    let mut restarted = start_worker(&nats, worker_data.path(), &flags);
+    let finished = restarted.wait_settled(&nats, CATCH_UP).await;
     assert!(
         finished > at_kill,
         "the kill came after the backlog was done ({at_kill} events): nothing was tested"
@@ -187,7 +109,7 @@ async fn a_worker_killed_mid_catch_up_and_restarted_marks_every_overdue_obligati
     );
     assert_eq!(report["marked"], 0, "{report}");
     // … and every overdue obligation it sees is marked exactly once in the log.
-    let events = stream_events(&nats).await;
+    let events = nats.event_json().await;
     let marks = distinct_marks(&events);
     assert_eq!(
         report["overdue"].as_u64().unwrap(),
@@ -195,6 +117,7 @@ async fn a_worker_killed_mid_catch_up_and_restarted_marks_every_overdue_obligati
         "{report}"
     );
     assert_eq!(events.len() as u64, imported + marks.len() as u64);
+    assert_eq!(events.len() as u64, finished);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,10 +128,11 @@ async fn dondoc_up_runs_the_worker_with_each_plans_policy_and_reminds_once_acros
     let mut reminder_messages = watcher.subscribe("dondoc.reminders.>").await.unwrap();
 
     let data = tempfile::tempdir().unwrap();
-    let flags = ["--pretend-now", MARCH_20_2024];
-    let mut dondoc = Dondoc::start_with(&nats.url(), data.path(), &flags);
-    let settled = wait_until_quiet(&nats, Duration::from_secs(2)).await;
-    let events = stream_events(&nats).await;
+    let flags = ["--pretend-now", MARCH_20_2024, "--print-settled"];
+    let mut dondoc = spawn_dondoc_with(&nats.url(), data.path(), &flags);
+    let settled = dondoc.wait_settled(&nats, CATCH_UP).await;
+    let events = nats.event_json().await;
+    assert_eq!(events.len() as u64, settled);
 
     // Each sample plan recorded its policy on its tasks.
     let mut policies = BTreeMap::new();
@@ -268,29 +192,51 @@ async fn dondoc_up_runs_the_worker_with_each_plans_policy_and_reminds_once_acros
         assert!(seen.insert(key.clone()), "reminded twice: {key}");
     }
     let mut delivered = BTreeSet::new();
-    while let Ok(Some(message)) =
-        tokio::time::timeout(Duration::from_millis(500), reminder_messages.next()).await
-    {
+    while delivered.len() < reminders.len() {
+        let message = tokio::time::timeout(Duration::from_secs(30), reminder_messages.next())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} of {} recorded reminders delivered",
+                    delivered.len(),
+                    reminders.len()
+                )
+            })
+            .expect("the subscription stays open");
         let body: Value = serde_json::from_slice(&message.payload).unwrap();
         delivered.insert(body["reminder_id"].as_str().unwrap().to_owned());
     }
     assert_eq!(
         delivered.len(),
         reminders.len(),
-        "every recorded reminder was delivered"
+        "every recorded reminder was delivered, each once"
     );
+    let stored = reminders_stored(&nats).await;
+    assert_eq!(stored, reminders.len() as u64);
 
     // Restarted: nothing is recorded or sent again.
     assert!(dondoc.terminate());
-    let _dondoc = Dondoc::start_with(&nats.url(), data.path(), &flags);
+    let mut restarted = spawn_dondoc_with(&nats.url(), data.path(), &flags);
+    assert_eq!(restarted.wait_settled(&nats, CATCH_UP).await, settled);
     assert_eq!(
-        wait_until_quiet(&nats, Duration::from_secs(2)).await,
-        settled
+        reminders_stored(&nats).await,
+        stored,
+        "no reminder was stored again"
     );
-    assert!(
-        tokio::time::timeout(Duration::from_millis(500), reminder_messages.next())
-            .await
-            .is_err(),
+    // Nor published to core subscribers: the server had routed anything the worker
+    // published before it settled, so it reaches this subscriber before a probe sent now.
+    watcher
+        .publish("dondoc.reminders.test-probe", "probe".into())
+        .await
+        .unwrap();
+    watcher.flush().await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(30), reminder_messages.next())
+        .await
+        .expect("the probe comes back")
+        .unwrap();
+    assert_eq!(
+        next.subject.as_str(),
+        "dondoc.reminders.test-probe",
         "no reminder was sent again"
     );
 }

@@ -20,20 +20,19 @@
 
 use std::pin::pin;
 
-use dondoc_app::{AppError, AuditPoint, AuditRange, AuditScope, Auditor, TaskAsOf};
-use dondoc_domain::vietnam_time::in_vietnam;
+use dondoc_app::{
+    AppError, AuditPoint, AuditRange, AuditScope, Auditor, ErrorKind, StoredEvent, TaskAsOf,
+    TaskSnapshot,
+};
 use dondoc_domain::{AgencyName, InvalidInput, PlanId, TaskId};
-use dondoc_eventlog::{LogError, RawRecordedEvent, ReplayFilter};
-use dondoc_projection::TaskView;
 use futures::{Stream, StreamExt};
-use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::convert;
+use crate::convert::{self, exact_instant};
+use crate::fields::{instant, invalid, optional, scorecard_query};
 use crate::pb;
-use crate::service::{instant, invalid, optional, scorecard_query, scorecard_response};
 use crate::status::to_status;
 
 /// Events buffered per stream between the log and a client.
@@ -41,15 +40,11 @@ pub const STREAM_BUFFER: usize = 64;
 
 /// The audit service's status for an application error (module docs).
 pub fn audit_status(error: AppError) -> Status {
-    match error {
-        AppError::Log(LogError::Unavailable { .. }) => {
-            let status = to_status(error);
-            Status::unavailable(format!(
-                "{}; retry (a watch resumes from the last stream_sequence received)",
-                status.message()
-            ))
-        }
-        other => to_status(other),
+    match error.kind() {
+        ErrorKind::Unavailable => Status::unavailable(format!(
+            "{error}; retry (a watch resumes from the last stream_sequence received)"
+        )),
+        _ => to_status(error),
     }
 }
 
@@ -136,27 +131,21 @@ fn replay_range(request: &pb::ReplayRequest) -> Result<AuditRange, Status> {
     Ok(range)
 }
 
-fn watch_filter(request: &pb::WatchRequest) -> Result<ReplayFilter, Status> {
+fn watch_scope(request: &pb::WatchRequest) -> Result<AuditScope, Status> {
     at_most_one(&[
         ("plan_id", !request.plan_id.trim().is_empty()),
         ("task_id", !request.task_id.trim().is_empty()),
     ])?;
     if let Some(plan_id) = optional(&request.plan_id, PlanId::parse)? {
-        return Ok(ReplayFilter::Plan(plan_id));
+        return Ok(AuditScope::Plan(plan_id));
     }
     if let Some(task_id) = optional(&request.task_id, TaskId::parse)? {
-        return Ok(ReplayFilter::Task(task_id));
+        return Ok(AuditScope::Task(task_id));
     }
-    Ok(ReplayFilter::All)
+    Ok(AuditScope::All)
 }
 
-/// RFC 3339 in Vietnam time, to the precision it has (`format_instant` drops fractions;
-/// an auditor's instants keep them).
-fn exact_instant(instant: OffsetDateTime) -> String {
-    convert::rfc3339(in_vietnam(instant))
-}
-
-pub(crate) fn audit_event(event: &RawRecordedEvent) -> pb::AuditEvent {
+pub(crate) fn audit_event(event: &StoredEvent) -> pb::AuditEvent {
     let envelope = &event.envelope;
     pb::AuditEvent {
         stream_sequence: event.sequence,
@@ -165,7 +154,7 @@ pub(crate) fn audit_event(event: &RawRecordedEvent) -> pb::AuditEvent {
         plan_id: envelope.plan_id.to_string(),
         version: envelope.version,
         r#type: envelope.event.type_name().to_owned(),
-        occurred_at: convert::rfc3339(envelope.occurred_at),
+        occurred_at: exact_instant(envelope.occurred_at),
         actor: envelope.actor.clone(),
         request_id: envelope.request_id.to_string(),
         schema_version: envelope.schema_version,
@@ -185,28 +174,31 @@ fn task_as_of_response(found: TaskAsOf) -> Result<pb::GetTaskAsOfResponse, Statu
     }
     let state_json = serde_json::to_string(&found.state)
         .map_err(|error| Status::internal(format!("encoding the task's state: {error}")))?;
-    let mut view = TaskView::empty(found.task_id, found.plan_id.clone());
-    view.state = found.state;
-    view.last_sequence = found.last_sequence;
-    Ok(pb::GetTaskAsOfResponse {
-        task_id: found.task_id.to_string(),
-        plan_id: found.plan_id.to_string(),
-        as_of: exact_instant(found.as_of),
-        version: view.state.version,
+    let snapshot = TaskSnapshot {
+        task_id: found.task_id,
+        plan_id: found.plan_id,
+        state: found.state,
         stream_sequence: found.last_sequence,
+    };
+    Ok(pb::GetTaskAsOfResponse {
+        task_id: snapshot.task_id.to_string(),
+        plan_id: snapshot.plan_id.to_string(),
+        as_of: exact_instant(found.as_of),
+        version: snapshot.state.version,
+        stream_sequence: snapshot.stream_sequence,
         occurred_at: found
             .last_occurred_at
-            .map(convert::rfc3339)
+            .map(exact_instant)
             .unwrap_or_default(),
         state_json,
-        task: Some(convert::task(&view)),
+        task: Some(convert::task(&snapshot)),
     })
 }
 
 /// Sends `events` to a client through `sender` until they end, fail (the error is sent
 /// last), the client goes away or, with `stopping`, the server shuts down.
 async fn forward(
-    events: impl Stream<Item = Result<RawRecordedEvent, AppError>>,
+    events: impl Stream<Item = Result<StoredEvent, AppError>>,
     sender: mpsc::Sender<Result<pb::AuditEvent, Status>>,
     mut stopping: Option<watch::Receiver<bool>>,
 ) {
@@ -255,7 +247,7 @@ async fn forward(
 type EventStream = ReceiverStream<Result<pb::AuditEvent, Status>>;
 
 fn stream_response(
-    events: impl Stream<Item = Result<RawRecordedEvent, AppError>> + Send + 'static,
+    events: impl Stream<Item = Result<StoredEvent, AppError>> + Send + 'static,
     stopping: Option<watch::Receiver<bool>>,
 ) -> Response<EventStream> {
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
@@ -288,10 +280,10 @@ impl pb::audit_service_server::AuditService for AuditApi {
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let request = request.into_inner();
-        let filter = watch_filter(&request)?;
+        let scope = watch_scope(&request)?;
         let events = self
             .auditor
-            .watch(request.after_sequence, &filter)
+            .watch(request.after_sequence, &scope)
             .await
             .map_err(audit_status)?;
         Ok(stream_response(events, Some(self.stopping.clone())))
@@ -320,7 +312,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         let plan = if request.plan_id.trim().is_empty() {
             None
         } else {
-            Some(dondoc_domain::PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
+            Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
         };
         let verification = self.auditor.verify(plan).await.map_err(audit_status)?;
         let summary = verification.summary;
@@ -360,13 +352,14 @@ impl pb::audit_service_server::AuditService for AuditApi {
             .scorecard_as_of(&query)
             .await
             .map_err(audit_status)?;
-        Ok(Response::new(scorecard_response(&scorecard)))
+        Ok(Response::new(convert::scorecard(&scorecard)))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use dondoc_app::format_instant;
+    use dondoc_domain::rfc3339;
+    use time::OffsetDateTime;
     use tonic::Code;
 
     use super::*;
@@ -435,20 +428,20 @@ mod tests {
         let Some(AuditPoint::Instant(to)) = range.to else {
             panic!("{range:?}")
         };
-        assert_eq!(format_instant(to), "2024-01-01T07:00:00+07:00");
+        assert_eq!(rfc3339(to), "2024-01-01T07:00:00+07:00");
     }
 
     #[test]
     fn a_watch_takes_a_plan_or_a_task() {
-        let filter = watch_filter(&pb::WatchRequest {
+        let scope = watch_scope(&pb::WatchRequest {
             after_sequence: 7,
             task_id: "186fbe83-3743-529f-ad92-59ff048a27bc".into(),
             ..Default::default()
         })
         .unwrap();
-        assert!(matches!(filter, ReplayFilter::Task(_)));
+        assert!(matches!(scope, AuditScope::Task(_)));
         assert_invalid(
-            watch_filter(&pb::WatchRequest {
+            watch_scope(&pb::WatchRequest {
                 plan_id: "qng".into(),
                 task_id: "186fbe83-3743-529f-ad92-59ff048a27bc".into(),
                 ..Default::default()
@@ -457,7 +450,7 @@ mod tests {
         );
     }
 
-    fn event(sequence: u64) -> RawRecordedEvent {
+    fn event(sequence: u64) -> StoredEvent {
         let json = serde_json::json!({
             "schema_version": 1,
             "event_id": "0b7c4f0e-6c1e-4a53-9d59-0b1c2d3e4f03",
@@ -471,12 +464,17 @@ mod tests {
             "data": {"agency": "Sở Y tế", "note": "Đã phối hợp"},
         });
         let payload = prost::bytes::Bytes::from(serde_json::to_vec(&json).unwrap());
-        RawRecordedEvent::decode(sequence, OffsetDateTime::UNIX_EPOCH, payload).unwrap()
+        StoredEvent {
+            sequence,
+            stored_at: OffsetDateTime::UNIX_EPOCH,
+            envelope: dondoc_domain::EventEnvelope::decode(&payload).unwrap(),
+            payload,
+        }
     }
 
     /// An endless stream of events that counts how many were taken from it.
     fn counted() -> (
-        impl Stream<Item = Result<RawRecordedEvent, AppError>> + Send + 'static,
+        impl Stream<Item = Result<StoredEvent, AppError>> + Send + 'static,
         std::sync::Arc<std::sync::atomic::AtomicU64>,
     ) {
         let taken = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -511,7 +509,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_quiet_watch_ends_when_the_client_goes_or_the_server_stops() {
-        let quiet = || futures::stream::pending::<Result<RawRecordedEvent, AppError>>();
+        let quiet = || futures::stream::pending::<Result<StoredEvent, AppError>>();
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let producer = tokio::spawn(forward(quiet(), sender, None));
         drop(receiver);
@@ -532,10 +530,7 @@ mod tests {
 
     #[test]
     fn unavailable_says_how_to_resume() {
-        let status = audit_status(AppError::Log(LogError::Unavailable {
-            action: "replaying the event stream",
-            detail: "timed out".into(),
-        }));
+        let status = audit_status(AppError::NotCaughtUp("timed out".into()));
         assert_eq!(status.code(), Code::Unavailable);
         assert!(status.message().contains("resume"), "{}", status.message());
         let status = audit_status(AppError::TaskNotFound(

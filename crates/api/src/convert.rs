@@ -1,18 +1,22 @@
-//! Conversions between domain views and dondoc.v1 messages. No logic beyond shape.
+//! Conversions from the application's answers to dondoc.v1 messages. No logic beyond
+//! shape. Instants go out in Vietnam time: to the second where they are deadlines and
+//! "now" (`rfc3339`), with the precision they have where they record when something
+//! happened (`exact_instant`).
 
-use dondoc_app::{ScorecardRow, TaskObligation};
+use dondoc_app::{CommandOutcome, Scorecard, ScorecardRow, TaskObligation, TaskSnapshot};
 use dondoc_domain::{
-    Duty, Obligation, ObligationSource, ObligationStatus, PlanId, RequestKind, Schedule, TaskId,
-    Timeframe,
+    in_vietnam, rfc3339, Duty, Obligation, ObligationSource, ObligationStatus, PlanId, RequestKind,
+    Schedule, TaskId, Timeframe,
 };
-use dondoc_projection::TaskView;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use tonic::Response;
 
 use crate::pb;
 
-pub fn rfc3339(instant: OffsetDateTime) -> String {
-    instant.format(&Rfc3339).unwrap_or_default()
+/// RFC 3339 in Vietnam time, with the instant's own precision.
+pub fn exact_instant(instant: OffsetDateTime) -> String {
+    in_vietnam(instant).format(&Rfc3339).unwrap_or_default()
 }
 
 fn timeframe(timeframe: &Timeframe) -> pb::Timeframe {
@@ -32,13 +36,13 @@ fn timeframe(timeframe: &Timeframe) -> pb::Timeframe {
     }
 }
 
-pub fn task(view: &TaskView) -> pb::Task {
-    let state = &view.state;
+pub fn task(snapshot: &TaskSnapshot) -> pb::Task {
+    let state = &snapshot.state;
     let mut task = pb::Task {
-        task_id: view.task_id.to_string(),
-        plan_id: view.plan_id.to_string(),
+        task_id: snapshot.task_id.to_string(),
+        plan_id: snapshot.plan_id.to_string(),
         version: state.version,
-        stream_sequence: view.last_sequence,
+        stream_sequence: snapshot.stream_sequence,
         reports: state
             .reports
             .iter()
@@ -46,7 +50,7 @@ pub fn task(view: &TaskView) -> pb::Task {
                 period: report.period.to_string(),
                 agency: report.reported_by.to_string(),
                 content: report.content.clone(),
-                submitted_at: rfc3339(report.submitted_at),
+                submitted_at: exact_instant(report.submitted_at),
                 version: report.version,
             })
             .collect(),
@@ -56,7 +60,7 @@ pub fn task(view: &TaskView) -> pb::Task {
             .map(|coordination| pb::Coordination {
                 agency: coordination.agency.to_string(),
                 note: coordination.note.clone(),
-                recorded_at: rfc3339(coordination.recorded_at),
+                recorded_at: exact_instant(coordination.recorded_at),
                 version: coordination.version,
             })
             .collect(),
@@ -65,8 +69,8 @@ pub fn task(view: &TaskView) -> pb::Task {
             .iter()
             .map(|mark| pb::Overdue {
                 period: mark.period.to_string(),
-                deadline: rfc3339(mark.deadline),
-                recorded_at: rfc3339(mark.recorded_at),
+                deadline: exact_instant(mark.deadline),
+                recorded_at: exact_instant(mark.recorded_at),
                 agency: mark
                     .agency
                     .as_ref()
@@ -79,7 +83,7 @@ pub fn task(view: &TaskView) -> pb::Task {
             .iter()
             .map(|amendment| pb::Amendment {
                 changed: amendment.changed.clone(),
-                amended_at: rfc3339(amendment.amended_at),
+                amended_at: exact_instant(amendment.amended_at),
                 version: amendment.version,
             })
             .collect(),
@@ -87,7 +91,7 @@ pub fn task(view: &TaskView) -> pb::Task {
         missing_since: state
             .missing_from_appendix
             .as_ref()
-            .map(|mark| rfc3339(mark.since))
+            .map(|mark| exact_instant(mark.since))
             .unwrap_or_default(),
         ..Default::default()
     };
@@ -122,14 +126,14 @@ pub fn task(view: &TaskView) -> pb::Task {
                 value: column.value.clone(),
             })
             .collect();
-        task.assigned_at = rfc3339(assignment.assigned_at);
+        task.assigned_at = exact_instant(assignment.assigned_at);
         task.plan_year = details.plan_year;
     }
     task
 }
 
 fn instant(instant: OffsetDateTime) -> String {
-    dondoc_app::format_instant(instant)
+    rfc3339(instant)
 }
 
 fn request_kind(kind: RequestKind) -> &'static str {
@@ -148,11 +152,11 @@ pub struct TaskRef<'a> {
 }
 
 impl<'a> TaskRef<'a> {
-    pub fn of_view(view: &'a TaskView) -> Self {
-        let assignment = view.state.assignment.as_ref();
+    pub fn of_task(task: &'a TaskSnapshot) -> Self {
+        let assignment = task.state.assignment.as_ref();
         Self {
-            task_id: view.task_id,
-            plan_id: &view.plan_id,
+            task_id: task.task_id,
+            plan_id: &task.plan_id,
             row_number: assignment.map_or("", |assignment| &assignment.details.source.row_number),
             title: assignment.map_or("", |assignment| &assignment.details.title),
         }
@@ -238,4 +242,22 @@ pub fn scorecard_row(row: &ScorecardRow) -> pb::ScorecardRow {
         on_time_rate: counts.on_time_rate(),
         total: counts.total() as u32,
     }
+}
+
+/// A scorecard as GetScorecard (and GetScorecardAsOf) answer it.
+pub fn scorecard(scorecard: &Scorecard) -> pb::GetScorecardResponse {
+    pb::GetScorecardResponse {
+        as_of: rfc3339(scorecard.as_of),
+        rows: scorecard.rows.iter().map(scorecard_row).collect(),
+        totals: scorecard.totals.iter().map(scorecard_row).collect(),
+    }
+}
+
+pub fn command_response(outcome: CommandOutcome) -> Response<pb::CommandResponse> {
+    Response::new(pb::CommandResponse {
+        task_id: outcome.task_id.to_string(),
+        version: outcome.version,
+        stream_sequence: outcome.stream_sequence,
+        unchanged: outcome.unchanged,
+    })
 }

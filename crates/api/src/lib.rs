@@ -2,20 +2,21 @@
 //! the log of record), the standard health service and server reflection (so grpcurl
 //! and other reflection clients need no .proto).
 //!
-//! Architecture invariant: this is the only crate that knows prost and tonic. It parses
-//! requests into domain values, calls the application layer, converts views to
-//! messages, and maps every `AppError` to a status in one place (`status.rs`).
+//! Architecture invariant: this is the only crate that knows prost and tonic, and it
+//! sees only the application's and the domain's types (never the event log's or the
+//! projection's). It parses requests into domain values (`fields.rs`), calls the named
+//! use cases of dondoc-app, converts their answers to messages (`convert.rs`), and maps
+//! every `AppError` to a status in one place (`status.rs`).
 
 mod audit;
 mod convert;
+mod fields;
 mod service;
 mod status;
 
 use std::future::Future;
 
-use std::sync::Arc;
-
-use dondoc_app::{Auditor, DeadlineRules, Tracker};
+use dondoc_app::Tracker;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
@@ -56,12 +57,11 @@ pub enum ServeError {
 /// Serves the API on an already bound listener until `shutdown` completes.
 ///
 /// Binding is the caller's so that it can bind port 0 and learn the address first.
-/// `auditor` answers the audit service from the event log.
+/// The task service runs on `tracker`'s commands, imports and queries; the audit
+/// service on its auditor, which reads the event log only.
 pub async fn serve(
     listener: TcpListener,
     tracker: Tracker,
-    auditor: Auditor,
-    rules: Arc<DeadlineRules>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -91,10 +91,10 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(pb::task_service_server::TaskServiceServer::new(
-            TaskApi::new(tracker, rules),
+            TaskApi::new(tracker.commands(), tracker.imports(), tracker.queries()),
         ))
         .add_service(pb::audit_service_server::AuditServiceServer::new(
-            AuditApi::new(auditor, streams_stopping),
+            AuditApi::new(tracker.auditor(), streams_stopping),
         ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;

@@ -1,57 +1,35 @@
-//! The one place where application errors become gRPC statuses.
+//! The one place where application errors become gRPC statuses: each `ErrorKind` is one
+//! code. The message is the error's own text, which names the field or the task.
 //!
-//! | error | code |
-//! |---|---|
-//! | invalid field (bad instant, unknown policy, a report the task or agency does not owe), unreadable appendix, rejected rows, bad page token | INVALID_ARGUMENT |
-//! | unknown task, unknown report request | NOT_FOUND |
-//! | request key already used by another request | ALREADY_EXISTS |
-//! | the task's state refuses the command (period outside the timeframe, deadline not passed, …) | FAILED_PRECONDITION |
-//! | expected_version no longer holds; lost a pinned append race | ABORTED |
-//! | NATS unreachable or timed out; read model not caught up | UNAVAILABLE |
-//! | unreadable stored event, projection storage failure | INTERNAL |
+//! | kind | code | when |
+//! |---|---|---|
+//! | Invalid | INVALID_ARGUMENT | a field that does not parse, a report the task or agency does not owe, an unreadable appendix, rejected rows, a page token from another query |
+//! | NotFound | NOT_FOUND | unknown task, unknown report request |
+//! | AlreadyExists | ALREADY_EXISTS | a request key used by another request |
+//! | Refused | FAILED_PRECONDITION | the task's state refuses the command (period outside the timeframe, deadline not passed, …) |
+//! | Conflict | ABORTED | `expected_version` no longer holds |
+//! | Unavailable | UNAVAILABLE | NATS unreachable or timed out; read model not caught up |
+//! | Internal | INTERNAL | unreadable stored event, a gap in a task's versions, projection storage failure |
 
-use dondoc_app::AppError;
-use dondoc_domain::DomainError;
-use dondoc_eventlog::{LogError, ReminderError};
-use dondoc_projection::ProjectionError;
+use dondoc_app::{AppError, ErrorKind};
 use tonic::Status;
 
 pub fn to_status(error: AppError) -> Status {
     let message = error.to_string();
-    match error {
-        AppError::Invalid(_) | AppError::Appendix { .. } | AppError::RejectedRows { .. } => {
-            Status::invalid_argument(message)
-        }
-        AppError::TaskNotFound(_) => Status::not_found(message),
-        AppError::Domain(domain) => match domain {
-            DomainError::NotAssigned => Status::not_found(message),
-            DomainError::Invalid(_) => Status::invalid_argument(message),
-            DomainError::PeriodOutsideTimeframe { .. }
-            | DomainError::PeriodNotStarted { .. }
-            | DomainError::DeadlineNotPassed { .. } => Status::failed_precondition(message),
-            DomainError::UnknownRequest { .. } => Status::not_found(message),
-            DomainError::RequestKeyTaken { .. } => Status::already_exists(message),
-        },
-        AppError::VersionConflict { .. } => Status::aborted(message),
-        AppError::NotCaughtUp(_) => Status::unavailable(message),
-        AppError::Log(log) | AppError::Reminder(ReminderError::Log(log)) => match log {
-            LogError::Unavailable { .. } => Status::unavailable(message),
-            LogError::Conflict { .. } => Status::aborted(message),
-            LogError::Unreadable { .. } => Status::internal(message),
-        },
-        AppError::Reminder(_) => Status::internal(message),
-        AppError::Projection(projection) => match projection {
-            ProjectionError::InvalidPageToken => Status::invalid_argument(message),
-            ProjectionError::Storage { .. }
-            | ProjectionError::Corrupt(_)
-            | ProjectionError::Gap(_) => Status::internal(message),
-        },
+    match error.kind() {
+        ErrorKind::Invalid => Status::invalid_argument(message),
+        ErrorKind::NotFound => Status::not_found(message),
+        ErrorKind::AlreadyExists => Status::already_exists(message),
+        ErrorKind::Refused => Status::failed_precondition(message),
+        ErrorKind::Conflict => Status::aborted(message),
+        ErrorKind::Unavailable => Status::unavailable(message),
+        ErrorKind::Internal => Status::internal(message),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use dondoc_domain::InvalidInput;
+    use dondoc_domain::{DomainError, InvalidInput};
     use tonic::Code;
 
     use super::*;

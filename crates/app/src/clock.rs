@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use dondoc_domain::vietnam_time::in_vietnam;
+use dondoc_domain::in_vietnam;
 use time::OffsetDateTime;
 
 pub trait Clock: Send + Sync + std::fmt::Debug {

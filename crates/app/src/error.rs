@@ -1,40 +1,65 @@
 //! `AppError`: everything a use case can fail with, domain rejections kept apart from
-//! infrastructure failures. The gRPC crate maps each variant to one status code.
+//! infrastructure failures, and `ErrorKind`: what a caller can do about it.
+//!
+//! Adapters (the gRPC API) map `ErrorKind`, never the variants or the errors of the
+//! event log and the projection inside them: the kind of each variant is decided here,
+//! once, and documented on it ("Kind:").
 
 use dondoc_appendix::AppendixError;
-use dondoc_domain::{DomainError, InvalidInput, TaskId};
-use dondoc_eventlog::LogError;
+use dondoc_domain::{DomainError, InvalidInput, TaskId, VersionGap};
+use dondoc_eventlog::{LogError, ReminderError};
 use dondoc_projection::ProjectionError;
+
+/// What a failed request means for its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong as sent (a field, the appendix, a page token): do not retry
+    /// it unchanged.
+    Invalid,
+    /// No such task, or no such request on it.
+    NotFound,
+    /// A key already used for something else.
+    AlreadyExists,
+    /// The task's state refuses the command (a period outside its timeframe, a deadline
+    /// not passed yet).
+    Refused,
+    /// The version the client pinned no longer holds: re-read and retry.
+    Conflict,
+    /// NATS unreachable or slow, or the read model behind: retry with the same request id.
+    Unavailable,
+    /// Stored data this build cannot read, or storage failing: retrying will not help.
+    Internal,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// A request field that does not parse. Handling: INVALID_ARGUMENT.
+    /// A request field that does not parse. Kind: Invalid.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),
 
-    /// The appendix could not be read; nothing was imported. Handling: INVALID_ARGUMENT.
+    /// The appendix could not be read; nothing was imported. Kind: Invalid.
     #[error("{source_name}: {error}")]
     Appendix {
         source_name: String,
         error: AppendixError,
     },
 
-    /// Rows that cannot become tasks; nothing was imported. Handling: INVALID_ARGUMENT.
+    /// Rows that cannot become tasks; nothing was imported. Kind: Invalid.
     #[error("{source_name}: {} row(s) rejected: {}", .problems.len(), .problems.join("; "))]
     RejectedRows {
         source_name: String,
         problems: Vec<String>,
     },
 
-    /// No task with this id. Handling: NOT_FOUND.
+    /// No task with this id. Kind: NotFound.
     #[error("task {0} not found")]
     TaskNotFound(TaskId),
 
-    /// The aggregate refused the command. Handling: per variant (see `DomainError`).
+    /// The aggregate refused the command. Kind: per variant (`DomainError`'s "Handling").
     #[error(transparent)]
     Domain(#[from] DomainError),
 
-    /// The client pinned a version the task no longer has. Handling: ABORTED.
+    /// The client pinned a version the task no longer has. Kind: Conflict.
     #[error("task {task_id} is at version {actual}, not the expected {expected}")]
     VersionConflict {
         task_id: TaskId,
@@ -43,20 +68,118 @@ pub enum AppError {
     },
 
     /// The read model has not reached what the client asked to read within the wait.
-    /// Handling: UNAVAILABLE (retry).
+    /// Kind: Unavailable.
     #[error("the projection has not caught up yet: {0}")]
     NotCaughtUp(String),
 
-    /// Handling: see `LogError` (UNAVAILABLE, ABORTED, INTERNAL).
+    /// A task's events in the log skip a version: the log cannot be read as a history.
+    /// Kind: Internal.
+    #[error("at stream sequence {sequence}: {gap}")]
+    VersionGap { sequence: u64, gap: VersionGap },
+
+    /// Kind: Unavailable (NATS down or slow), Conflict (a lost append race), Internal (a
+    /// stored message this build cannot read).
     #[error(transparent)]
     Log(#[from] LogError),
 
-    /// A reminder could not be published. Handling: as its `LogError` when NATS failed;
-    /// INTERNAL otherwise (the worker built a subject or header NATS refuses).
+    /// A reminder could not be published. Kind: as its `LogError` when NATS failed;
+    /// Internal otherwise (a subject or header NATS refuses).
     #[error(transparent)]
-    Reminder(#[from] dondoc_eventlog::ReminderError),
+    Reminder(#[from] ReminderError),
 
-    /// Handling: see `ProjectionError` (INVALID_ARGUMENT for page tokens, else INTERNAL).
+    /// Kind: Invalid for a page token from another query; Internal otherwise (sled
+    /// failing, a corrupt view, a gap while projecting).
     #[error(transparent)]
     Projection(#[from] ProjectionError),
+}
+
+impl AppError {
+    /// What the failure means for the caller (module docs).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Invalid(_) | Self::Appendix { .. } | Self::RejectedRows { .. } => {
+                ErrorKind::Invalid
+            }
+            Self::TaskNotFound(_) => ErrorKind::NotFound,
+            Self::Domain(domain) => match domain {
+                DomainError::NotAssigned | DomainError::UnknownRequest { .. } => {
+                    ErrorKind::NotFound
+                }
+                DomainError::Invalid(_) => ErrorKind::Invalid,
+                DomainError::PeriodOutsideTimeframe { .. }
+                | DomainError::PeriodNotStarted { .. }
+                | DomainError::DeadlineNotPassed { .. } => ErrorKind::Refused,
+                DomainError::RequestKeyTaken { .. } => ErrorKind::AlreadyExists,
+            },
+            Self::VersionConflict { .. } => ErrorKind::Conflict,
+            Self::NotCaughtUp(_) => ErrorKind::Unavailable,
+            Self::VersionGap { .. } => ErrorKind::Internal,
+            Self::Log(log) | Self::Reminder(ReminderError::Log(log)) => log_kind(log),
+            Self::Reminder(_) => ErrorKind::Internal,
+            Self::Projection(ProjectionError::InvalidPageToken) => ErrorKind::Invalid,
+            Self::Projection(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+fn log_kind(error: &LogError) -> ErrorKind {
+    match error {
+        LogError::Unavailable { .. } => ErrorKind::Unavailable,
+        LogError::Conflict { .. } => ErrorKind::Conflict,
+        LogError::Unreadable { .. } => ErrorKind::Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_refusals_keep_their_kinds() {
+        let kind = |error: DomainError| AppError::Domain(error).kind();
+        assert_eq!(
+            kind(DomainError::UnknownRequest {
+                request_key: "dot-xuat-1".into()
+            }),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            kind(DomainError::RequestKeyTaken {
+                request_key: "dot-xuat-1".into()
+            }),
+            ErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            kind(DomainError::DeadlineNotPassed {
+                what: "report 2024-Q1".into(),
+                deadline: "2024-03-25T00:00:00+07:00".into()
+            }),
+            ErrorKind::Refused
+        );
+        assert_eq!(
+            kind(DomainError::Invalid(InvalidInput::new(
+                "agency",
+                "owes none"
+            ))),
+            ErrorKind::Invalid
+        );
+    }
+
+    #[test]
+    fn infrastructure_failures_say_whether_a_retry_helps() {
+        let unavailable = AppError::Log(LogError::Unavailable {
+            action: "sending an event",
+            detail: "timed out".into(),
+        });
+        assert_eq!(unavailable.kind(), ErrorKind::Unavailable);
+        let unreadable = AppError::Log(LogError::Unreadable {
+            sequence: 7,
+            reason: "not JSON".into(),
+        });
+        assert_eq!(unreadable.kind(), ErrorKind::Internal);
+        assert_eq!(
+            AppError::Projection(ProjectionError::InvalidPageToken).kind(),
+            ErrorKind::Invalid
+        );
+    }
 }

@@ -116,9 +116,12 @@ impl ProjectionFeeder {
             self.store
                 .apply(recorded.sequence, &recorded.envelope)
                 .map_err(|err| err.to_string())?;
-            self.progress.send_replace(recorded.sequence);
-            // No subscriber is not an error: the worker is optional.
+            // The change goes out before the progress: whoever reads the progress and
+            // then drains its changes has seen every change up to it (the worker's
+            // `settled` relies on this). No subscriber is not an error: the worker is
+            // optional.
             let _ = self.changes.send(recorded.envelope.task_id);
+            self.progress.send_replace(recorded.sequence);
         }
         Err("event subscription ended".to_owned())
     }

@@ -1,49 +1,60 @@
-//! The application layer: turns requests into commands, decides them against the task's
-//! current state, appends the events, and feeds the projection.
+//! The application layer: the use cases of dondoc over the domain, the event log and the
+//! projection. It knows those through their crates' types only, and nothing of gRPC.
 //!
-//! Owns: the command loop (load → decide → append with optimistic concurrency, retried
-//! on conflict only when the client did not pin a version), request-id idempotency
-//! beyond JetStream's duplicate window, plan import, read-your-writes waits, the
-//! projection feeder, the deadline worker, and the auditors' reads of the log
-//! (`audit.rs`: replays, past states and scorecards rebuilt from JetStream, a live
-//! watch). It knows the event log and the projection through their crates'
-//! types only; it knows nothing of gRPC.
+//! Where each use case lives:
+//! - `tracker.rs`: the composition root (`Tracker`), which hands out the handles below;
+//! - `write/`: the command loop, the one path by which anything is appended (load the
+//!   task's history, decide, append with optimistic concurrency and a sealed chain),
+//!   and the write side's history cache;
+//! - `commands/`: what agency systems ask (`Commands`: reports, coordination,
+//!   extensions, report requests and answers), each a named entry point;
+//! - `import/`: plan imports (`Imports`, `preview_import`);
+//! - `queries/`: reads of the projection (`Queries`: tasks, obligations, upcoming and
+//!   overdue deadlines, the scorecard), with read-your-writes waits;
+//! - `scorecard.rs`: the scorecard's arithmetic, shared by the live and the audited one;
+//! - `rules.rs`: deadline rules and each task's obligations under them;
+//! - `agencies.rs`: the agency directory facade, the one place names are resolved;
+//! - `worker/`: the deadline worker (overdue marks and reminders, exactly once);
+//! - `feeder.rs`: the projection feeder;
+//! - `audit/`: the auditors' reads of the log (`Auditor`: replays, past states, the hash
+//!   chains, rebuild-and-compare);
+//! - `clock.rs`, `error.rs`: where "now" comes from, and what can fail.
 
+mod agencies;
 mod audit;
 mod clock;
-mod compare;
-mod deadlines;
+mod commands;
 mod error;
 mod feeder;
 mod import;
 mod queries;
+mod rules;
+mod scorecard;
 mod tracker;
-mod verify;
 mod worker;
+mod write;
 
-pub use audit::{AgencyEvents, AuditPoint, AuditRange, AuditScope, Auditor, TaskAsOf};
+pub use agencies::{Agencies, Resolved};
+pub use audit::{
+    rebuild_and_compare, AgencyEvents, AuditPoint, AuditRange, AuditScope, Auditor, Comparison,
+    LogVerification, StoredEvent, StoredEvents, TaskAsOf,
+};
 pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
-pub use compare::{rebuild_and_compare, Comparison};
-pub use deadlines::{DeadlineRules, SweepReport, WORKER_ACTOR};
-pub use error::AppError;
+pub use commands::{request_key_for, Commands, DeadlineExtension, ReportRequestInput};
+pub use error::{AppError, ErrorKind};
 pub use feeder::{ProjectionFeeder, ProjectionProgress};
 pub use import::{
-    preview_import, ImportPlan, ImportPreview, ImportSummary, ImportWarning, PreviewTask,
+    preview_import, reporting_policy, ImportPlan, ImportPreview, ImportSummary, ImportWarning,
+    Imports, PreviewTask,
 };
 pub use queries::{
-    reporting_policy, request_key_for, scorecard_period, tally, DeadlineExtension, PeriodFilter,
-    ReportRequestInput, Scorecard, ScorecardQuery, ScorecardRow, StatusCounts, TaskObligation,
-    TaskObligations,
+    Queries, TaskFilter, TaskObligation, TaskObligations, TaskPage, TaskSnapshot, Upcoming,
+    UpcomingQuery,
 };
-pub use tracker::{CommandMeta, CommandOutcome, Tracker};
-pub use verify::{verify_log, LogVerification};
-pub use worker::{DeadlineWorker, DEFAULT_MAX_NAP};
-
-/// An instant as the API and the reminders print it: RFC 3339 in Vietnam time, to the
-/// second (deadlines are whole seconds; "now" need not be finer).
-pub fn format_instant(instant: time::OffsetDateTime) -> String {
-    let seconds = instant.replace_nanosecond(0).unwrap_or(instant);
-    dondoc_domain::vietnam_time::in_vietnam(seconds)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub use rules::DeadlineRules;
+pub use scorecard::{
+    scorecard_period, tally, PeriodFilter, Scorecard, ScorecardQuery, ScorecardRow, StatusCounts,
+};
+pub use tracker::{Tracker, TrackerParts};
+pub use worker::{DeadlineWorker, Settled, SweepReport, DEFAULT_MAX_NAP, WORKER_ACTOR};
+pub use write::{CommandMeta, CommandOutcome};

@@ -14,7 +14,7 @@ use crate::event::{
     AppendixRowRef, Duty, EventEnvelope, PlanReporting, RequestKind, TaskAssigned, TaskEvent,
 };
 use crate::ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
-use crate::obligation::obligations;
+use crate::obligation::{obligations, Debtor};
 use crate::period::ReportingPeriod;
 use crate::policy::ReportingPolicy;
 use crate::task::{apply, decide};
@@ -174,6 +174,13 @@ impl Worker {
             event,
         );
         self.state = apply(std::mem::take(&mut self.state), &envelope);
+    }
+
+    /// Who owes `duty` at `at`, as the application would tell `decide`.
+    fn debtors(&self, duty: &Duty, at: OffsetDateTime) -> Vec<Debtor> {
+        let (policy, holidays) = (fallback_policy(), vn());
+        let listed = obligations(&self.state, &context(&policy, &holidays), at);
+        Debtor::of_duty(&listed, duty)
     }
 
     fn due(&self, offsets: &ReminderOffsets, now: OffsetDateTime) -> Vec<TaskCommand> {
@@ -490,7 +497,7 @@ fn an_extension_starts_a_new_reminder_series_and_a_second_mark_at_the_new_due() 
             TaskCommand::ExtendDeadline {
                 duty: q1.clone(),
                 agency: Some(agency(LEAD)),
-                current_due: due,
+                debtors: worker.debtors(&q1, granted),
                 new_due,
                 reason: "Chờ số liệu của các huyện".into(),
                 granted_by: "UBND tỉnh Quảng Trị".into(),
@@ -541,7 +548,7 @@ fn an_extension_granted_before_the_deadline_moves_the_remaining_reminders() {
             TaskCommand::ExtendDeadline {
                 duty: periodic(q(2024, 1)),
                 agency: None,
-                current_due: due,
+                debtors: worker.debtors(&periodic(q(2024, 1)), due - Duration::days(5)),
                 new_due,
                 reason: "Trùng đợt kiểm tra".into(),
                 granted_by: "UBND tỉnh Quảng Trị".into(),
@@ -605,6 +612,7 @@ fn a_request_gets_reminders_and_its_overdue_marks_like_a_periodic_report() {
             TaskCommand::AnswerRequest {
                 request_key: request.clone(),
                 answered_by: agency("UBND huyện Hải Lăng"),
+                debtors: worker.debtors(&duty, due - Duration::days(4)),
                 content: "Đã gửi số liệu".into(),
             },
             due - Duration::days(4),
@@ -903,7 +911,7 @@ impl Worker {
                             .clone()
                             .or(Some(obligation.agency.clone())),
                     },
-                    current_due: obligation.due,
+                    debtors: Debtor::of_duty(&listed, &obligation.duty),
                     new_due: obligation.due + Duration::days(days),
                     reason: "gia hạn".into(),
                     granted_by: "UBND tỉnh Quảng Trị".into(),
@@ -945,6 +953,12 @@ impl Worker {
                 TaskCommand::AnswerRequest {
                     request_key: request.request_key.clone(),
                     answered_by: agency(POOL[by]),
+                    debtors: Debtor::of_duty(
+                        &listed,
+                        &Duty::Requested {
+                            request_key: request.request_key.clone(),
+                        },
+                    ),
                     content: "trả lời".into(),
                 }
             }

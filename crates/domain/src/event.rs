@@ -128,7 +128,7 @@ pub struct ReportSubmitted {
 
 /// The deadline of a period passed without a report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskOverdue {
+pub struct TaskMarkedOverdue {
     pub period: ReportingPeriod,
     #[serde(with = "time::serde::rfc3339")]
     pub deadline: OffsetDateTime,
@@ -150,13 +150,13 @@ pub struct TaskAmended {
 /// A re-imported appendix of the task's plan no longer has the task's row. Nothing is
 /// deleted: the task stays, flagged, with its history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskMissingFromAppendix {
+pub struct TaskFlaggedMissing {
     pub source_name: String,
 }
 
 /// A later import has the task's row again after it had gone missing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskBackInAppendix {
+pub struct TaskReturnedToAppendix {
     pub source_name: String,
 }
 
@@ -202,7 +202,7 @@ pub struct RequestAnswered {
 
 /// A request's deadline passed without an answer from `agency`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestOverdue {
+pub struct RequestMarkedOverdue {
     pub request_key: RequestKey,
     pub agency: AgencyName,
     #[serde(with = "time::serde::rfc3339")]
@@ -229,14 +229,22 @@ pub enum TaskEvent {
     TaskAssigned(TaskAssigned),
     CoordinationRecorded(CoordinationRecorded),
     ReportSubmitted(ReportSubmitted),
-    TaskOverdue(TaskOverdue),
+    /// Persisted as `task_overdue` (EVENTS.md, "Names").
+    #[serde(rename = "task_overdue")]
+    TaskMarkedOverdue(TaskMarkedOverdue),
     TaskAmended(TaskAmended),
-    TaskMissingFromAppendix(TaskMissingFromAppendix),
-    TaskBackInAppendix(TaskBackInAppendix),
+    /// Persisted as `task_missing_from_appendix` (EVENTS.md, "Names").
+    #[serde(rename = "task_missing_from_appendix")]
+    TaskFlaggedMissing(TaskFlaggedMissing),
+    /// Persisted as `task_back_in_appendix` (EVENTS.md, "Names").
+    #[serde(rename = "task_back_in_appendix")]
+    TaskReturnedToAppendix(TaskReturnedToAppendix),
     DeadlineExtended(DeadlineExtended),
     ReportRequested(ReportRequested),
     RequestAnswered(RequestAnswered),
-    RequestOverdue(RequestOverdue),
+    /// Persisted as `request_overdue` (EVENTS.md, "Names").
+    #[serde(rename = "request_overdue")]
+    RequestMarkedOverdue(RequestMarkedOverdue),
     ReminderSent(ReminderSent),
 }
 
@@ -247,14 +255,14 @@ impl TaskEvent {
             Self::TaskAssigned(_) => "task_assigned",
             Self::CoordinationRecorded(_) => "coordination_recorded",
             Self::ReportSubmitted(_) => "report_submitted",
-            Self::TaskOverdue(_) => "task_overdue",
+            Self::TaskMarkedOverdue(_) => "task_overdue",
             Self::TaskAmended(_) => "task_amended",
-            Self::TaskMissingFromAppendix(_) => "task_missing_from_appendix",
-            Self::TaskBackInAppendix(_) => "task_back_in_appendix",
+            Self::TaskFlaggedMissing(_) => "task_missing_from_appendix",
+            Self::TaskReturnedToAppendix(_) => "task_back_in_appendix",
             Self::DeadlineExtended(_) => "deadline_extended",
             Self::ReportRequested(_) => "report_requested",
             Self::RequestAnswered(_) => "request_answered",
-            Self::RequestOverdue(_) => "request_overdue",
+            Self::RequestMarkedOverdue(_) => "request_overdue",
             Self::ReminderSent(_) => "reminder_sent",
         }
     }

@@ -4,37 +4,46 @@
 //! Architecture invariant: this crate does no I/O, starts no threads and reads no clock;
 //! it knows nothing of NATS, sled, gRPC or tokio. Everything here is deterministic, so
 //! it cannot fail except by refusing a command. Adapters depend on it, never the reverse.
+//!
+//! Every item has one path: the modules are private and everything public is re-exported
+//! here, so callers write `dondoc_domain::HolidayCalendar`, never a module path.
 
-pub mod agenda;
-pub mod calendar;
-pub mod chain;
-pub mod error;
-pub mod event;
-pub mod ids;
-pub mod obligation;
-pub mod period;
-pub mod policy;
-pub mod task;
-pub mod timeframe;
-pub mod vietnam_time;
+mod agenda;
+mod calendar;
+mod chain;
+mod error;
+mod event;
+mod ids;
+mod obligation;
+mod period;
+mod policy;
+mod task;
+mod timeframe;
+mod vietnam_time;
 
 pub use agenda::{due_commands, next_instant, ReminderOffsets};
 pub use calendar::{
     deadline_for, deadlines_for_year, is_on_time, Deadline, DeadlineKind, HolidayCalendar,
 };
+pub use chain::{check_seal, sha256_hex, BrokenLink, ChainSummary, ChainVerifier, Seal};
 pub use error::{DomainError, InvalidInput};
 pub use event::{
     AppendixRowRef, CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope, ExtraColumn,
     PlanReporting, ReminderSent, ReportRequested, ReportSubmitted, RequestAnswered, RequestKind,
-    RequestOverdue, TaskAmended, TaskAssigned, TaskBackInAppendix, TaskEvent,
-    TaskMissingFromAppendix, TaskOverdue, CURRENT_SCHEMA_VERSION,
+    RequestMarkedOverdue, TaskAmended, TaskAssigned, TaskEvent, TaskFlaggedMissing,
+    TaskMarkedOverdue, TaskReturnedToAppendix, CURRENT_SCHEMA_VERSION,
 };
 pub use ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
 pub use obligation::{
-    obligations, obligations_through, roll_ups, task_status, AppliedExtension, GroupRollUp,
+    obligations, obligations_through, roll_ups, task_status, AppliedExtension, Debtor, GroupRollUp,
     Obligation, ObligationContext, ObligationSource, ObligationStatus, TaskStatus,
 };
 pub use period::ReportingPeriod;
 pub use policy::{ReportingPolicy, ReportingPolicySpec, PRESET_NAMES};
-pub use task::{apply, changed_fields, decide, replay, TaskCommand, TaskState};
+pub use task::{
+    apply, changed_fields, decide, replay, Amendment, Answer, Assignment, Coordination, Extension,
+    MissingMark, OverdueMark, ReminderMark, Report, ReportRequest, RequestOverdueMark, Succession,
+    TaskCommand, TaskState, VersionGap,
+};
 pub use timeframe::{Schedule, Timeframe};
+pub use vietnam_time::{in_vietnam, rfc3339, start_of_day, VIETNAM_OFFSET};

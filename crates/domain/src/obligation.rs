@@ -101,6 +101,46 @@ fn no_group_members(_: &AgencyName) -> Option<Vec<AgencyName>> {
     None
 }
 
+/// Who owes a duty of a task now, and by when: the facts about obligations that a command
+/// depending on them carries (`TaskCommand::ExtendDeadline`, `AnswerRequest`), since
+/// group membership and the holiday calendar are not part of the aggregate. The caller
+/// derives them from the task's obligations (`Debtor::of_duty`); `decide` refuses on them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Debtor {
+    pub agency: AgencyName,
+    /// The group the agency owes it through, for a fanned-out obligation.
+    pub via_group: Option<AgencyName>,
+    /// The deadline in force.
+    pub due: OffsetDateTime,
+}
+
+impl Debtor {
+    /// The debtors of `duty` among `obligations`, in their order.
+    pub fn of_duty(obligations: &[Obligation], duty: &Duty) -> Vec<Self> {
+        obligations
+            .iter()
+            .filter(|obligation| obligation.duty == *duty)
+            .map(|obligation| Self {
+                agency: obligation.agency.clone(),
+                via_group: obligation.via_group.clone(),
+                due: obligation.due,
+            })
+            .collect()
+    }
+
+    /// Whether this is `agency`'s debt: in its own name, or through the group it names.
+    pub fn is(&self, agency: &AgencyName) -> bool {
+        owed_by(&self.agency, self.via_group.as_ref(), agency)
+    }
+}
+
+/// Whether an obligation of `agency` (through `via_group`) is `wanted`'s: the same agency,
+/// or the group itself (a group's report covers its members).
+fn owed_by(agency: &AgencyName, via_group: Option<&AgencyName>, wanted: &AgencyName) -> bool {
+    let key = wanted.match_key();
+    agency.match_key() == key || via_group.is_some_and(|group| group.match_key() == key)
+}
+
 /// Where an obligation comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ObligationSource {
@@ -172,6 +212,11 @@ impl ObligationStatus {
 }
 
 impl Obligation {
+    /// Whether `agency` owes it: in its own name or, for a group, by a member through it.
+    pub fn is_owed_by(&self, agency: &AgencyName) -> bool {
+        owed_by(&self.agency, self.via_group.as_ref(), agency)
+    }
+
     /// The reporting period of a periodic obligation.
     pub fn period(&self) -> Option<ReportingPeriod> {
         match &self.duty {
@@ -283,7 +328,7 @@ impl TaskStatus {
 }
 
 /// Someone who owes reports, with the keys used to match report names.
-struct Debtor {
+struct Owner {
     agency: AgencyName,
     key: String,
     via_group: Option<(AgencyName, String)>,
@@ -360,7 +405,7 @@ pub fn obligations_through(
 
 fn obligation(
     task: &TaskState,
-    debtor: &Debtor,
+    debtor: &Owner,
     duty: Duty,
     source: ObligationSource,
     original_due: OffsetDateTime,
@@ -397,7 +442,7 @@ fn obligation(
 fn extension_in_force<'t>(
     task: &'t TaskState,
     duty: &Duty,
-    debtor: &Debtor,
+    debtor: &Owner,
     now: OffsetDateTime,
 ) -> Option<&'t Extension> {
     task.extensions
@@ -413,7 +458,7 @@ fn extension_in_force<'t>(
         .max_by_key(|extension| extension.version)
 }
 
-impl Debtor {
+impl Owner {
     /// Whether something under `name` is this debtor's: its own name, or its group's.
     fn answers_for(&self, name: &AgencyName) -> bool {
         let key = name.match_key();
@@ -490,7 +535,7 @@ fn active_years(schedule: Schedule, last_year: i32) -> std::ops::RangeInclusive<
 fn debtors(
     leads: &[AgencyName],
     group_members: &dyn Fn(&AgencyName) -> Option<Vec<AgencyName>>,
-) -> Vec<Debtor> {
+) -> Vec<Owner> {
     let expanded: Vec<(&AgencyName, Option<Vec<AgencyName>>)> = leads
         .iter()
         .map(|lead| {
@@ -503,7 +548,7 @@ fn debtors(
     // Leads that owe in their own name first, so that they win over a group's member.
     for (lead, members) in &expanded {
         if members.is_none() && seen.insert(lead.match_key()) {
-            debtors.push(Debtor {
+            debtors.push(Owner {
                 agency: (*lead).clone(),
                 key: lead.match_key(),
                 via_group: None,
@@ -513,7 +558,7 @@ fn debtors(
     for (group, members) in &expanded {
         for member in members.iter().flatten() {
             if seen.insert(member.match_key()) {
-                debtors.push(Debtor {
+                debtors.push(Owner {
                     agency: member.clone(),
                     key: member.match_key(),
                     via_group: Some(((*group).clone(), group.match_key())),
@@ -529,7 +574,7 @@ fn debtors(
 fn first_covering_report(
     task: &TaskState,
     duty: &Duty,
-    debtor: &Debtor,
+    debtor: &Owner,
     now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
     match duty {

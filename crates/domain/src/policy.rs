@@ -62,7 +62,48 @@ pub struct ReportingPolicySpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportingPolicy(ReportingPolicySpec);
 
+/// The members of a policy's JSON (`ReportingPolicySpec`), for refusing unknown ones.
+const SPEC_FIELDS: [&str; 7] = [
+    "name",
+    "quarterly_day",
+    "yearly",
+    "named_day_is_on_time",
+    "yearly_satisfies_q4",
+    "working_day_rule",
+    "recipient",
+];
+
 impl ReportingPolicy {
+    /// Reads and validates a policy written as JSON (`ReportingPolicySpec`, as
+    /// `--policy-file` and `ImportPlan.policy_json` take it). Errors name `field`, the
+    /// document's own name for the caller ("policy_json"), or `field.<member>` for one of
+    /// its members. A misspelt member is refused, not skipped: serde would otherwise
+    /// drop an optional one silently, and with it a report the plan asks for.
+    pub fn from_json(json: &str, field: &str) -> Result<Self, InvalidInput> {
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|error| InvalidInput::new(field, format!("not valid JSON: {error}")))?;
+        let Some(object) = value.as_object() else {
+            return Err(InvalidInput::new(
+                field,
+                "must be a JSON object with the fields of a reporting policy",
+            ));
+        };
+        if let Some(unknown) = object
+            .keys()
+            .find(|key| !SPEC_FIELDS.contains(&key.as_str()))
+        {
+            return Err(InvalidInput::new(
+                format!("{field}.{unknown}"),
+                format!("unknown field; the fields are {}", SPEC_FIELDS.join(", ")),
+            ));
+        }
+        let spec: ReportingPolicySpec = serde_json::from_value(value).map_err(|error| {
+            InvalidInput::new(field, format!("not a reporting policy: {error}"))
+        })?;
+        Self::new(spec)
+            .map_err(|error| InvalidInput::new(format!("{field}.{}", error.field), error.message))
+    }
+
     /// Validates `spec`. Errors name the offending field.
     pub fn new(spec: ReportingPolicySpec) -> Result<Self, InvalidInput> {
         let valid_char =

@@ -182,3 +182,31 @@ fn a_preset_can_be_changed_and_revalidated() {
     assert!(!policy.working_day_rule());
     assert_eq!(policy.name(), "quang-tri");
 }
+
+#[test]
+fn a_policy_from_json_is_validated_and_errors_name_the_member() {
+    let json = r#"{"name": "qti-literal", "quarterly_day": 25, "yearly": "12-20",
+        "working_day_rule": false, "recipient": "Sở Thông tin và Truyền thông"}"#;
+    let policy = ReportingPolicy::from_json(json, "policy_json").unwrap();
+    assert_eq!(policy.name(), "qti-literal");
+    assert_eq!(policy.quarterly_day(), Some(25));
+    assert!(!policy.working_day_rule());
+    assert!(!policy.named_day_is_on_time(), "defaults apply");
+    let field = |json: &str| {
+        ReportingPolicy::from_json(json, "policy_json")
+            .unwrap_err()
+            .field
+    };
+    assert_eq!(field("{"), "policy_json");
+    assert_eq!(field("[1]"), "policy_json");
+    assert_eq!(
+        field(&json.replace("quarterly_day", "quartely_day")),
+        "policy_json.quartely_day"
+    );
+    assert_eq!(
+        field(&json.replace("25", "31")),
+        "policy_json.quarterly_day"
+    );
+    assert_eq!(field(&json.replace("12-20", "02-29")), "policy_json.yearly");
+    assert_eq!(field(&json.replace("12-20", "Dec 20")), "policy_json");
+}

@@ -14,10 +14,11 @@ use time::OffsetDateTime;
 use crate::error::{DomainError, InvalidInput};
 use crate::event::{
     CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope, ReminderSent, ReportRequested,
-    ReportSubmitted, RequestAnswered, RequestKind, RequestOverdue, TaskAmended, TaskAssigned,
-    TaskBackInAppendix, TaskEvent, TaskMissingFromAppendix, TaskOverdue,
+    ReportSubmitted, RequestAnswered, RequestKind, RequestMarkedOverdue, TaskAmended, TaskAssigned,
+    TaskEvent, TaskFlaggedMissing, TaskMarkedOverdue, TaskReturnedToAppendix,
 };
 use crate::ids::{AgencyName, RequestKey};
+use crate::obligation::Debtor;
 use crate::period::ReportingPeriod;
 use crate::policy::ReportingPolicy;
 use crate::vietnam_time::in_vietnam;
@@ -61,13 +62,16 @@ pub enum TaskCommand {
         deadline: OffsetDateTime,
         agency: Option<AgencyName>,
     },
-    /// Extend a deadline ("gia hạn"). `current_due` is the deadline in force, which the
-    /// caller computed (periodic deadlines depend on the holiday calendar, which is not
-    /// part of the aggregate); `new_due` must be later. `agency: None` extends it for all.
+    /// Extend a deadline ("gia hạn") for `agency`, or for every agency that owes the duty
+    /// (`None`). `debtors` are who owes the duty now and by when, as the caller derived
+    /// them from the task's obligations (periodic deadlines depend on the holiday
+    /// calendar and groups on the agency directory, neither part of the aggregate):
+    /// refused when nobody, or not `agency`, owes it. The deadline in force is the latest
+    /// of the debtors'; `new_due` must be later.
     ExtendDeadline {
         duty: Duty,
         agency: Option<AgencyName>,
-        current_due: OffsetDateTime,
+        debtors: Vec<Debtor>,
         new_due: OffsetDateTime,
         reason: String,
         granted_by: String,
@@ -83,10 +87,13 @@ pub enum TaskCommand {
         due: OffsetDateTime,
         subject: String,
     },
-    /// Answer a report request.
+    /// Answer a report request. `debtors` are who owes the answer now (the asked
+    /// agencies, a group fanned out to its members), as the caller derived them: refused
+    /// when `answered_by` is not among them, since its answer would cover nothing.
     AnswerRequest {
         request_key: RequestKey,
         answered_by: AgencyName,
+        debtors: Vec<Debtor>,
         content: String,
     },
     /// Record that a request's deadline passed without `agency`'s answer. Idempotent like
@@ -284,7 +291,7 @@ pub struct OverdueMark {
     pub deadline: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
-    /// The agency marked, or `None` for the task as a whole (`TaskOverdue::agency`).
+    /// The agency marked, or `None` for the task as a whole (`TaskMarkedOverdue::agency`).
     #[serde(default)]
     pub agency: Option<AgencyName>,
 }
@@ -304,11 +311,9 @@ pub fn decide(
             if state.missing_from_appendix.is_some() {
                 return Ok(Vec::new());
             }
-            Ok(vec![TaskEvent::TaskMissingFromAppendix(
-                TaskMissingFromAppendix {
-                    source_name: source_name.clone(),
-                },
-            )])
+            Ok(vec![TaskEvent::TaskFlaggedMissing(TaskFlaggedMissing {
+                source_name: source_name.clone(),
+            })])
         }
         TaskCommand::RecordCoordination { agency, note } => {
             if state.assignment.is_none() {
@@ -375,7 +380,7 @@ pub fn decide(
             if already_marked || reported_in_time {
                 return Ok(Vec::new());
             }
-            Ok(vec![TaskEvent::TaskOverdue(TaskOverdue {
+            Ok(vec![TaskEvent::TaskMarkedOverdue(TaskMarkedOverdue {
                 period: *period,
                 deadline: in_vietnam(*deadline),
                 agency: agency.clone(),
@@ -384,7 +389,7 @@ pub fn decide(
         TaskCommand::ExtendDeadline {
             duty,
             agency,
-            current_due,
+            debtors,
             new_due,
             reason,
             granted_by,
@@ -395,6 +400,7 @@ pub fn decide(
             if let Duty::Requested { request_key } = duty {
                 known_request(state, request_key)?;
             }
+            let current_due = &deadline_in_force(duty, agency.as_ref(), debtors)?;
             if new_due <= current_due {
                 return Err(InvalidInput::new(
                     "new_due",
@@ -439,9 +445,14 @@ pub fn decide(
         TaskCommand::AnswerRequest {
             request_key,
             answered_by,
+            debtors,
             content,
         } => {
             known_request(state, request_key)?;
+            let duty = Duty::Requested {
+                request_key: request_key.clone(),
+            };
+            owed_by(&duty, Some(answered_by), debtors)?;
             let content = non_empty_text("content", content)?;
             Ok(vec![TaskEvent::RequestAnswered(RequestAnswered {
                 request_key: request_key.clone(),
@@ -475,11 +486,13 @@ pub fn decide(
             if already_marked || answered_in_time {
                 return Ok(Vec::new());
             }
-            Ok(vec![TaskEvent::RequestOverdue(RequestOverdue {
-                request_key: request_key.clone(),
-                agency: agency.clone(),
-                due: in_vietnam(*due),
-            })])
+            Ok(vec![TaskEvent::RequestMarkedOverdue(
+                RequestMarkedOverdue {
+                    request_key: request_key.clone(),
+                    agency: agency.clone(),
+                    due: in_vietnam(*due),
+                },
+            )])
         }
         TaskCommand::RecordReminder {
             duty,
@@ -508,6 +521,66 @@ pub fn decide(
             })])
         }
     }
+}
+
+/// Why a command about `duty` is refused when nobody owes it.
+fn nobody_owes(duty: &Duty) -> InvalidInput {
+    let field = match duty {
+        Duty::Periodic { .. } => "period",
+        Duty::Requested { .. } => "request_key",
+    };
+    InvalidInput::new(
+        field,
+        format!(
+            "the task owes no {duty}: outside its timeframe, or not a report its plan's \
+             policy asks for"
+        ),
+    )
+}
+
+/// The debtors of `duty` that `agency` is (itself, or a member through a group that owes
+/// it; every debtor for `None`), or why there are none: nobody owes it, or others do.
+fn owed_by<'d>(
+    duty: &Duty,
+    agency: Option<&AgencyName>,
+    debtors: &'d [Debtor],
+) -> Result<Vec<&'d Debtor>, InvalidInput> {
+    if debtors.is_empty() {
+        return Err(nobody_owes(duty));
+    }
+    let Some(agency) = agency else {
+        return Ok(debtors.iter().collect());
+    };
+    let owed: Vec<&Debtor> = debtors.iter().filter(|debtor| debtor.is(agency)).collect();
+    if owed.is_empty() {
+        let mut others: Vec<&str> = debtors
+            .iter()
+            .map(|debtor| debtor.agency.as_str())
+            .collect();
+        others.dedup();
+        return Err(InvalidInput::new(
+            "agency",
+            format!(
+                "{agency} owes no {duty} on this task; it is owed by {}",
+                others.join("; ")
+            ),
+        ));
+    }
+    Ok(owed)
+}
+
+/// The deadline an extension of `duty` for `agency` (every debtor for `None`) replaces:
+/// the latest of those debtors' deadlines in force.
+fn deadline_in_force(
+    duty: &Duty,
+    agency: Option<&AgencyName>,
+    debtors: &[Debtor],
+) -> Result<OffsetDateTime, InvalidInput> {
+    owed_by(duty, agency, debtors)?
+        .iter()
+        .map(|debtor| debtor.due)
+        .max()
+        .ok_or_else(|| nobody_owes(duty))
 }
 
 /// The request `key` of an assigned task, or why there is none.
@@ -610,7 +683,7 @@ fn decide_assign(
     };
     let mut events = Vec::new();
     if state.missing_from_appendix.is_some() {
-        events.push(TaskEvent::TaskBackInAppendix(TaskBackInAppendix {
+        events.push(TaskEvent::TaskReturnedToAppendix(TaskReturnedToAppendix {
             source_name: assigned.source.source_name.clone(),
         }));
     }
@@ -665,6 +738,45 @@ fn non_empty_text(field: &str, text: &str) -> Result<String, InvalidInput> {
     Ok(trimmed.to_owned())
 }
 
+/// An event whose version does not follow the task's: the log skipped one, or events of
+/// two tasks were crossed. Never applied; whoever reads the log reports it with the
+/// event's position.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "task {task_id}: event version {event_version} where version {expected_version} was expected"
+)]
+pub struct VersionGap {
+    pub task_id: crate::ids::TaskId,
+    pub event_version: u64,
+    pub expected_version: u64,
+}
+
+/// Where an event stands against a state (`TaskState::succession`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Succession {
+    /// The next event: apply it.
+    Next,
+    /// A version the state already has (a redelivery, a replay after a crash).
+    AlreadyApplied,
+}
+
+impl TaskState {
+    /// Whether `envelope` is this task's next event, one it already has, or a gap.
+    pub fn succession(&self, envelope: &EventEnvelope) -> Result<Succession, VersionGap> {
+        if envelope.version <= self.version {
+            Ok(Succession::AlreadyApplied)
+        } else if envelope.version == self.version + 1 {
+            Ok(Succession::Next)
+        } else {
+            Err(VersionGap {
+                task_id: envelope.task_id,
+                event_version: envelope.version,
+                expected_version: self.version + 1,
+            })
+        }
+    }
+}
+
 /// Records one event. Never refuses: the event already happened.
 pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
     state.version = envelope.version;
@@ -689,7 +801,7 @@ pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
             submitted_at: occurred_at,
             version: envelope.version,
         }),
-        TaskEvent::TaskOverdue(overdue) => state.overdue.push(OverdueMark {
+        TaskEvent::TaskMarkedOverdue(overdue) => state.overdue.push(OverdueMark {
             period: overdue.period,
             deadline: overdue.deadline,
             recorded_at: occurred_at,
@@ -705,13 +817,13 @@ pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
                 assignment.details = amended.assignment.clone();
             }
         }
-        TaskEvent::TaskMissingFromAppendix(missing) => {
+        TaskEvent::TaskFlaggedMissing(missing) => {
             state.missing_from_appendix = Some(MissingMark {
                 source_name: missing.source_name.clone(),
                 since: occurred_at,
             });
         }
-        TaskEvent::TaskBackInAppendix(_) => state.missing_from_appendix = None,
+        TaskEvent::TaskReturnedToAppendix(_) => state.missing_from_appendix = None,
         TaskEvent::DeadlineExtended(extended) => state.extensions.push(Extension {
             duty: extended.duty.clone(),
             agency: extended.agency.clone(),
@@ -739,12 +851,14 @@ pub fn apply(mut state: TaskState, envelope: &EventEnvelope) -> TaskState {
             answered_at: occurred_at,
             version: envelope.version,
         }),
-        TaskEvent::RequestOverdue(overdue) => state.request_overdue.push(RequestOverdueMark {
-            request_key: overdue.request_key.clone(),
-            agency: overdue.agency.clone(),
-            due: overdue.due,
-            recorded_at: occurred_at,
-        }),
+        TaskEvent::RequestMarkedOverdue(overdue) => {
+            state.request_overdue.push(RequestOverdueMark {
+                request_key: overdue.request_key.clone(),
+                agency: overdue.agency.clone(),
+                due: overdue.due,
+                recorded_at: occurred_at,
+            })
+        }
         TaskEvent::ReminderSent(sent) => state.reminders.push(ReminderMark {
             duty: sent.duty.clone(),
             agency: sent.agency.clone(),

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::*;
 use crate::event::{AppendixRowRef, EventEnvelope, TaskAssigned, CURRENT_SCHEMA_VERSION};
 use crate::ids::{PlanId, RequestId, TaskId};
+use crate::obligation::Debtor;
 use crate::policy::ReportingPolicy;
 use crate::timeframe::Timeframe;
 
@@ -356,7 +357,7 @@ fn overdue_is_marked_once_per_period_and_agency() {
         let events = scenario.when(overdue_for(who), after).unwrap();
         assert_eq!(
             events,
-            vec![TaskEvent::TaskOverdue(TaskOverdue {
+            vec![TaskEvent::TaskMarkedOverdue(TaskMarkedOverdue {
                 period: ReportingPeriod::Quarter {
                     year: 2023,
                     quarter: 1
@@ -426,7 +427,7 @@ fn whole_task_overdue_json_is_unchanged_and_agency_json_round_trips() {
     let whole = envelope(
         4,
         MARCH_2023,
-        TaskEvent::TaskOverdue(TaskOverdue {
+        TaskEvent::TaskMarkedOverdue(TaskMarkedOverdue {
             period: ReportingPeriod::Year(2023),
             deadline: datetime!(2023-12-20 00:00 +07:00),
             agency: None,
@@ -439,7 +440,7 @@ fn whole_task_overdue_json_is_unchanged_and_agency_json_round_trips() {
     let per_agency = envelope(
         4,
         MARCH_2023,
-        TaskEvent::TaskOverdue(TaskOverdue {
+        TaskEvent::TaskMarkedOverdue(TaskMarkedOverdue {
             period: ReportingPeriod::Year(2023),
             deadline: datetime!(2023-12-20 00:00 +07:00),
             agency: Some(agency("UBND huyện Ba Tơ")),
@@ -725,13 +726,26 @@ fn extend_with(change: impl FnOnce(&mut DeadlineExtended)) -> TaskCommand {
         granted_by: "UBND tỉnh".into(),
     };
     change(&mut extension);
+    // Whoever the extension is for owes the duty until `previous_due`.
+    let debtor = extension
+        .agency
+        .clone()
+        .unwrap_or_else(|| agency("Sở TT&TT"));
     TaskCommand::ExtendDeadline {
         duty: extension.duty,
         agency: extension.agency,
-        current_due: extension.previous_due,
+        debtors: vec![debtor_of(&debtor, None, extension.previous_due)],
         new_due: extension.new_due,
         reason: extension.reason,
         granted_by: extension.granted_by,
+    }
+}
+
+fn debtor_of(name: &AgencyName, via_group: Option<&str>, due: OffsetDateTime) -> Debtor {
+    Debtor {
+        agency: name.clone(),
+        via_group: via_group.map(agency),
+        due,
     }
 }
 
@@ -808,6 +822,74 @@ fn an_extension_must_move_the_deadline_later_and_give_a_reason() {
         given(vec![]).when(extend_with(|_| {}), now).unwrap_err(),
         DomainError::NotAssigned
     );
+}
+
+#[test]
+fn an_extension_is_refused_when_nobody_or_another_agency_owes_the_duty() {
+    let scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    let now = datetime!(2023-03-27 10:00 +07:00);
+    let new_due = Q1_2023_DUE + time::Duration::days(14);
+    let with_debtors =
+        |agency_name: Option<&str>, debtors: Vec<Debtor>| TaskCommand::ExtendDeadline {
+            duty: q1_2023(),
+            agency: agency_name.map(agency),
+            debtors,
+            new_due,
+            reason: "Bão".into(),
+            granted_by: "UBND tỉnh".into(),
+        };
+    // Outside the timeframe, or not a report the policy asks for: nobody owes it.
+    let error = scenario
+        .when(with_debtors(None, Vec::new()), now)
+        .unwrap_err();
+    assert_eq!(invalid_field(error), "period");
+    let members = vec![
+        debtor_of(
+            &agency("UBND huyện Ba Tơ"),
+            Some("UBND cấp huyện"),
+            Q1_2023_DUE,
+        ),
+        debtor_of(
+            &agency("UBND huyện Sơn Hà"),
+            Some("UBND cấp huyện"),
+            Q1_2023_DUE,
+        ),
+    ];
+    let DomainError::Invalid(error) = scenario
+        .when(with_debtors(Some("Sở Y tế"), members.clone()), now)
+        .unwrap_err()
+    else {
+        panic!("an invalid agency")
+    };
+    assert_eq!(error.field, "agency");
+    assert!(
+        error
+            .message
+            .contains("owed by UBND huyện Ba Tơ; UBND huyện Sơn Hà"),
+        "{}",
+        error.message
+    );
+    // A member, and the group for all its members, may be granted one.
+    for who in ["ubnd huyện ba tơ", "UBND cấp huyện"] {
+        let events = scenario
+            .when(with_debtors(Some(who), members.clone()), now)
+            .unwrap();
+        assert_eq!(events.len(), 1, "{who}");
+    }
+    // The deadline in force is the latest of those it is for.
+    let mut later = members.clone();
+    later[1].due = Q1_2023_DUE + time::Duration::days(20);
+    let error = scenario
+        .when(with_debtors(None, later.clone()), now)
+        .unwrap_err();
+    assert_eq!(invalid_field(error), "new_due", "not later than Sơn Hà's");
+    let events = scenario
+        .when(with_debtors(Some("UBND huyện Ba Tơ"), later), now)
+        .unwrap();
+    let TaskEvent::DeadlineExtended(extended) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(extended.previous_due, Q1_2023_DUE);
 }
 
 #[test]
@@ -1019,6 +1101,7 @@ fn answer(key: &str, by: &str) -> TaskCommand {
     TaskCommand::AnswerRequest {
         request_key: request_key(key),
         answered_by: agency(by),
+        debtors: vec![debtor_of(&agency(by), None, REQUEST_DUE)],
         content: " Đã báo cáo ".into(),
     }
 }
@@ -1048,9 +1131,21 @@ fn answering_an_unknown_request_is_not_found_and_a_known_one_is_recorded() {
             request_key: "dot-xuat-9".into()
         }
     );
+    let not_asked = TaskCommand::AnswerRequest {
+        request_key: request_key("dot-xuat-2023-04"),
+        answered_by: agency("Sở Y tế"),
+        debtors: vec![debtor_of(&agency("Sở TT&TT"), None, REQUEST_DUE)],
+        content: "Đã báo cáo".into(),
+    };
+    assert_eq!(
+        invalid_field(scenario.when(not_asked, MARCH_2023).unwrap_err()),
+        "agency",
+        "an answer from an agency that owes none covers nothing"
+    );
     let blank = TaskCommand::AnswerRequest {
         request_key: request_key("dot-xuat-2023-04"),
         answered_by: agency("Sở TT&TT"),
+        debtors: vec![debtor_of(&agency("Sở TT&TT"), None, REQUEST_DUE)],
         content: String::new(),
     };
     assert_eq!(
@@ -1122,7 +1217,7 @@ fn a_request_is_marked_overdue_after_its_due_once_per_agency() {
         .unwrap();
     assert_eq!(
         events,
-        vec![TaskEvent::RequestOverdue(RequestOverdue {
+        vec![TaskEvent::RequestMarkedOverdue(RequestMarkedOverdue {
             request_key: request_key("phoi-hop-1"),
             agency: agency(member),
             due: REQUEST_DUE,
@@ -1472,4 +1567,29 @@ proptest! {
                 && answer.answered_at < mark.due));
         }
     }
+}
+
+#[test]
+fn an_event_is_the_next_one_already_applied_or_a_gap() {
+    let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    let note = TaskEvent::CoordinationRecorded(CoordinationRecorded {
+        agency: agency("UBND cấp huyện"),
+        note: "Đã phối hợp".into(),
+    });
+    scenario.record(note.clone(), MARCH_2023);
+    scenario.record(note, MARCH_2023);
+    let [first, second, third] = &scenario.history[..] else {
+        panic!("three events")
+    };
+    let state = replay([first]);
+    assert_eq!(state.succession(first), Ok(Succession::AlreadyApplied));
+    assert_eq!(state.succession(second), Ok(Succession::Next));
+    assert_eq!(
+        state.succession(third),
+        Err(VersionGap {
+            task_id: third.task_id,
+            event_version: 3,
+            expected_version: 2,
+        })
+    );
 }

@@ -6,41 +6,31 @@ use bytes::Bytes;
 use dondoc_eventlog::reminders::{
     reminder_subject, ReminderChannel, ReminderChannelOptions, ReminderError, REMINDER_STREAM_NAME,
 };
-use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
+use dondoc_test_support::TestNats;
 use futures::StreamExt;
 
 struct Harness {
     channel: ReminderChannel,
     client: async_nats::Client,
-    server: Option<NatsServer>,
-    _dir: tempfile::TempDir,
+    nats: TestNats,
 }
 
 impl Harness {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
-        let server = NatsServer::start(&NatsServerOptions::in_data_dir(
-            binary,
-            &dir.path().join("nats"),
-        ))
-        .unwrap();
-        let client = async_nats::connect(server.client_url()).await.unwrap();
+        let nats = TestNats::start();
+        let client = async_nats::connect(nats.url()).await.unwrap();
         let channel = ReminderChannel::open(client.clone(), &ReminderChannelOptions::default())
             .await
             .unwrap();
         Self {
             channel,
             client,
-            server: Some(server),
-            _dir: dir,
+            nats,
         }
     }
 
     fn stop(mut self) {
-        if let Some(server) = self.server.take() {
-            server.stop().unwrap();
-        }
+        self.nats.stop();
     }
 }
 
@@ -136,10 +126,7 @@ async fn each_agency_reads_only_its_own_reminders_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn core_subscribers_on_the_agency_subject_receive_reminders() {
     let harness = Harness::start().await;
-    let listener =
-        async_nats::connect(harness.server.as_ref().map(NatsServer::client_url).unwrap())
-            .await
-            .unwrap();
+    let listener = async_nats::connect(harness.nats.url()).await.unwrap();
     let mut subscriber = listener
         .subscribe(reminder_subject("so-noi-vu").unwrap())
         .await

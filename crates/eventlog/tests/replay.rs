@@ -9,7 +9,7 @@ use dondoc_domain::{
 use dondoc_eventlog::{
     EventLog, EventLogOptions, RawRecordedEvent, ReplayEnd, ReplayFilter, ReplayStart,
 };
-use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
+use dondoc_test_support::TestNats;
 use futures::{StreamExt, TryStreamExt};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -18,8 +18,7 @@ struct Harness {
     log: EventLog,
     /// Last stream sequence and version of each task appended to.
     tasks: HashMap<TaskId, (u64, u64)>,
-    server: NatsServer,
-    _dir: tempfile::TempDir,
+    nats: TestNats,
 }
 
 fn plan(id: &str) -> PlanId {
@@ -32,19 +31,14 @@ fn task(plan_id: &str, row: &str) -> TaskId {
 
 impl Harness {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
-        let mut options = NatsServerOptions::in_data_dir(binary, &dir.path().join("nats"));
-        options.sync_always = false;
-        let server = NatsServer::start(&options).unwrap();
-        let log = EventLog::connect(server.client_url(), &EventLogOptions::default())
+        let nats = TestNats::start_without_fsync();
+        let log = EventLog::connect(&nats.url(), &EventLogOptions::default())
             .await
             .unwrap();
         Self {
             log,
             tasks: HashMap::new(),
-            server,
-            _dir: dir,
+            nats,
         }
     }
 
@@ -158,9 +152,7 @@ async fn payloads_are_the_bytes_stored() {
         );
     }
     // The same bytes the stream holds, read independently.
-    let client = async_nats::connect(harness.server.client_url())
-        .await
-        .unwrap();
+    let client = async_nats::connect(harness.nats.url()).await.unwrap();
     let stream = async_nats::jetstream::new(client)
         .get_stream("DONDOC_EVENTS")
         .await

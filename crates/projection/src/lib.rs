@@ -10,7 +10,7 @@ mod view;
 
 pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use store::{ApplyOutcome, ProjectionStore, TreeDigest};
-pub use view::{Recorded, TaskView, VersionGap};
+pub use view::{Recorded, TaskView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -25,8 +25,11 @@ pub enum ProjectionError {
     Corrupt(String),
     /// The log delivered an event out of order for its task. Handling: INTERNAL; the
     /// event is not applied and the checkpoint does not move.
-    #[error(transparent)]
-    Gap(VersionGap),
+    #[error("at stream sequence {sequence}: {gap}")]
+    Gap {
+        sequence: u64,
+        gap: dondoc_domain::VersionGap,
+    },
     /// A page token that this query did not issue. Handling: INVALID_ARGUMENT.
     #[error("page_token is not valid for this query")]
     InvalidPageToken,

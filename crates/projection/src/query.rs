@@ -96,6 +96,24 @@ pub(crate) fn index_entries(view: &TaskView) -> Vec<IndexEntry> {
 }
 
 impl ProjectionStore {
+    /// Every task matching `query` (its page fields are ignored), read page by page.
+    pub fn list_all(&self, query: &TaskQuery) -> Result<Vec<TaskView>, ProjectionError> {
+        let mut query = TaskQuery {
+            page_size: MAX_PAGE_SIZE,
+            page_token: None,
+            ..query.clone()
+        };
+        let mut views = Vec::new();
+        loop {
+            let page = self.list(&query)?;
+            views.extend(page.tasks);
+            match page.next_page_token {
+                Some(token) => query.page_token = Some(token),
+                None => return Ok(views),
+            }
+        }
+    }
+
     /// One page of tasks matching `query`.
     pub fn list(&self, query: &TaskQuery) -> Result<TaskPage, ProjectionError> {
         let page_size = match query.page_size {

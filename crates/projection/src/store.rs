@@ -21,7 +21,7 @@ use sled::transaction::{
 use sled::Tree;
 
 use crate::query::{index_entries, IndexEntry};
-use crate::view::{Recorded, TaskView, VersionGap};
+use crate::view::{Recorded, TaskView};
 use crate::ProjectionError;
 
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
@@ -122,9 +122,9 @@ impl ProjectionStore {
             let mut view = previous
                 .clone()
                 .unwrap_or_else(|| TaskView::empty(envelope.task_id, envelope.plan_id.clone()));
-            let recorded = view
-                .record(sequence, envelope)
-                .map_err(|gap| ConflictableTransactionError::Abort(ProjectionError::Gap(gap)))?;
+            let recorded = view.record(sequence, envelope).map_err(|gap| {
+                ConflictableTransactionError::Abort(ProjectionError::Gap { sequence, gap })
+            })?;
             meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
             if recorded == Recorded::AlreadyApplied {
                 return Ok(ApplyOutcome::Skipped);
@@ -270,10 +270,4 @@ fn decode_u64(bytes: &[u8]) -> u64 {
     let len = bytes.len().min(8);
     buffer[8 - len..].copy_from_slice(&bytes[..len]);
     u64::from_be_bytes(buffer)
-}
-
-impl From<VersionGap> for ProjectionError {
-    fn from(gap: VersionGap) -> Self {
-        Self::Gap(gap)
-    }
 }

@@ -1,14 +1,11 @@
 //! `dondoc deadlines`: a reporting policy's deadlines for a year, from the shipped (or a
 //! given) holiday calendar. Local, no server.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
-use dondoc_domain::calendar::{deadlines_for_year, DeadlineKind, HolidayCalendar};
-use dondoc_domain::{ReportingPolicy, PRESET_NAMES};
+use dondoc_domain::{deadlines_for_year, DeadlineKind, ReportingPolicy, PRESET_NAMES};
 use time::format_description::well_known::Rfc3339;
 
-const SHIPPED_HOLIDAYS: &str = include_str!("../../../deploy/holidays/vn.json");
+use crate::config::HolidaysArg;
 
 #[derive(Debug, clap::Args)]
 pub struct DeadlinesArgs {
@@ -20,25 +17,8 @@ pub struct DeadlinesArgs {
     /// Print JSON: an array of {period, kind, due, nominal, rolled, last_day_on_time}.
     #[arg(long)]
     json: bool,
-    /// The holiday calendar (default: the shipped deploy/holidays/vn.json).
-    #[arg(long, env = "DONDOC_HOLIDAYS")]
-    holidays: Option<PathBuf>,
-}
-
-/// The holiday calendar at `path`, or the shipped deploy/holidays/vn.json.
-pub fn load_holidays(path: Option<&std::path::Path>) -> anyhow::Result<HolidayCalendar> {
-    let json = match path {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        None => SHIPPED_HOLIDAYS.to_owned(),
-    };
-    let source = path.map_or_else(
-        || "deploy/holidays/vn.json".to_owned(),
-        |path| path.display().to_string(),
-    );
-    HolidayCalendar::from_json(&json)
-        .with_context(|| format!("reading the holiday calendar {source}"))
+    #[command(flatten)]
+    holidays: HolidaysArg,
 }
 
 pub fn run(args: DeadlinesArgs) -> anyhow::Result<()> {
@@ -49,7 +29,7 @@ pub fn run(args: DeadlinesArgs) -> anyhow::Result<()> {
             PRESET_NAMES.join(", ")
         )
     })?;
-    let holidays = load_holidays(args.holidays.as_deref())?;
+    let holidays = args.holidays.load()?;
     if !holidays.knows_year(args.year) {
         eprintln!(
             "warning: the holiday calendar does not list {}; only weekends count as non-working days",

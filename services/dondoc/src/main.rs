@@ -1,15 +1,24 @@
 //! `dondoc`: glue. Parses the command line, wires the crates together and runs them.
-//! `dondoc up` runs the whole stack in one process; the other subcommands are clients
-//! of a running server's gRPC API. No business logic lives here.
+//! No business logic lives here.
+//!
+//! - `up.rs`: the whole stack in one process; `worker.rs`: the deadline worker alone
+//!   (`worker`, `sweep`); both open the stack through `stack.rs`;
+//! - `client/`: the subcommands that are clients of a running server's gRPC API;
+//! - `deadlines.rs`, `compare.rs`: local commands (a policy's deadlines; a rebuilt
+//!   projection beside a stopped server's);
+//! - `config.rs`: the argument groups the subcommands share; `samples.rs`: the sample
+//!   plans of a first start.
 
-mod audit;
 mod client;
+mod compare;
+mod config;
 mod deadlines;
-mod directory;
-mod integrity;
 mod samples;
+mod stack;
 mod up;
 mod worker;
+
+use client::{audit, obligations, tasks};
 
 use clap::{Parser, Subcommand};
 
@@ -30,27 +39,27 @@ enum Command {
     /// --nats is given, an embedded nats-server with JetStream in the data directory).
     Up(up::UpArgs),
     /// Import a plan's appendix into a running server, or check it locally (--dry-run).
-    Import(client::ImportArgs),
+    Import(tasks::ImportArgs),
     /// List or read tasks.
     #[command(subcommand)]
-    Tasks(client::TasksCommand),
+    Tasks(tasks::TasksCommand),
     /// Submit a lead agency's report on a task for a period.
-    Report(client::ReportArgs),
+    Report(tasks::ReportArgs),
     /// Record what a coordinating agency did for a task.
-    Coordinate(client::CoordinateArgs),
+    Coordinate(tasks::CoordinateArgs),
     /// Extend a report's deadline ("gia hạn"), for one agency or every agency that owes it.
-    Extend(client::ExtendArgs),
+    Extend(obligations::ExtendArgs),
     /// Ask for a report outside the schedule: ad hoc (to lead agencies) or coordination
     /// (a lead agency asks coordinating agencies).
-    Request(client::RequestArgs),
+    Request(obligations::RequestArgs),
     /// Answer a report request.
-    Answer(client::AnswerArgs),
+    Answer(obligations::AnswerArgs),
     /// An agency's open deadlines in the coming days.
-    Upcoming(client::UpcomingArgs),
+    Upcoming(obligations::UpcomingArgs),
     /// Reports overdue now, by plan and/or agency.
-    Overdue(client::OverdueArgs),
+    Overdue(obligations::OverdueArgs),
     /// Per agency and period: reports by status and the on-time rate, now or as of an instant.
-    Scorecard(client::ScorecardArgs),
+    Scorecard(config::ScorecardArgs),
     /// A reporting policy's deadlines for a year (local, no server).
     Deadlines(deadlines::DeadlinesArgs),
     /// Run the deadline worker on its own (beside `dondoc up --no-worker`, or as an extra
@@ -91,16 +100,16 @@ fn run() -> anyhow::Result<()> {
         // The embedded nats-server is started from this (the main) thread: its
         // parent-death signal is tied to the thread that forked it.
         Command::Up(args) => up::run(args, &runtime),
-        Command::Import(args) => runtime.block_on(client::import(args)),
-        Command::Tasks(command) => runtime.block_on(client::tasks(command)),
-        Command::Report(args) => runtime.block_on(client::report(args)),
-        Command::Coordinate(args) => runtime.block_on(client::coordinate(args)),
-        Command::Extend(args) => runtime.block_on(client::extend(args)),
-        Command::Request(args) => runtime.block_on(client::request(args)),
-        Command::Answer(args) => runtime.block_on(client::answer(args)),
-        Command::Upcoming(args) => runtime.block_on(client::upcoming(args)),
-        Command::Overdue(args) => runtime.block_on(client::overdue(args)),
-        Command::Scorecard(args) => runtime.block_on(client::scorecard(args)),
+        Command::Import(args) => runtime.block_on(tasks::import(args)),
+        Command::Tasks(command) => runtime.block_on(tasks::tasks(command)),
+        Command::Report(args) => runtime.block_on(tasks::report(args)),
+        Command::Coordinate(args) => runtime.block_on(tasks::coordinate(args)),
+        Command::Extend(args) => runtime.block_on(obligations::extend(args)),
+        Command::Request(args) => runtime.block_on(obligations::request(args)),
+        Command::Answer(args) => runtime.block_on(obligations::answer(args)),
+        Command::Upcoming(args) => runtime.block_on(obligations::upcoming(args)),
+        Command::Overdue(args) => runtime.block_on(obligations::overdue(args)),
+        Command::Scorecard(args) => runtime.block_on(obligations::scorecard(args)),
         Command::Deadlines(args) => deadlines::run(args),
         Command::Worker(args) => runtime.block_on(worker::worker(args)),
         Command::Sweep(args) => runtime.block_on(worker::sweep(args)),

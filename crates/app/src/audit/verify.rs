@@ -1,8 +1,7 @@
 //! Verifying the log itself: every task's hash chain, walked in stream order over the
 //! stored bytes (`dondoc_domain::chain`), stopping at the first broken link.
 
-use dondoc_domain::chain::{BrokenLink, ChainSummary, ChainVerifier};
-use dondoc_domain::PlanId;
+use dondoc_domain::{BrokenLink, ChainSummary, ChainVerifier, PlanId};
 use dondoc_eventlog::{EventLog, LogError, ReplayFilter, ReplayStart};
 use futures::StreamExt;
 
@@ -19,7 +18,10 @@ pub struct LogVerification {
 
 /// Walks the chains of every task (or of one plan's tasks) up to the stream's last
 /// sequence as of the call.
-pub async fn verify_log(log: &EventLog, plan: Option<PlanId>) -> Result<LogVerification, AppError> {
+pub(super) async fn verify_log(
+    log: &EventLog,
+    plan: Option<PlanId>,
+) -> Result<LogVerification, AppError> {
     let filter = plan.map_or(ReplayFilter::All, ReplayFilter::Plan);
     let mut events = std::pin::pin!(log.replay(&filter, ReplayStart::Sequence(1), None).await?);
     let mut verifier = ChainVerifier::new();

@@ -6,68 +6,19 @@
 //! The scheduled loop wakes for deadlines and reminders as the clock reaches them.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use dondoc_agencies::AgencyDirectory;
-use dondoc_app::{
-    DeadlineRules, DeadlineWorker, FixedClock, ImportPlan, ProjectionFeeder, Tracker,
-};
-use dondoc_domain::calendar::{deadline_for, HolidayCalendar};
-use dondoc_domain::{PlanId, ReminderOffsets, ReportingPeriod, ReportingPolicy, RequestId};
-use dondoc_eventlog::{EventLog, EventLogOptions, ReminderChannelOptions};
-use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
-use dondoc_projection::ProjectionStore;
+use dondoc_app::{FixedClock, ImportPlan, Settled};
+use dondoc_domain::{deadline_for, PlanId, ReportingPeriod, ReportingPolicy, RequestId};
+use dondoc_eventlog::{EventLog, ReminderChannelOptions};
+use dondoc_test_support::TestNats;
 use time::macros::datetime;
+use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::support::{holidays, rules, Replica};
+
 const TASKS: usize = 1000;
-
-fn directory() -> AgencyDirectory {
-    dondoc_agencies::shipped().unwrap()
-}
-
-fn holidays() -> HolidayCalendar {
-    HolidayCalendar::from_json(include_str!("../../../deploy/holidays/vn.json")).unwrap()
-}
-
-/// No reminders: the overdue counts below are then the only events a sweep records.
-fn rules_without_reminders() -> Arc<DeadlineRules> {
-    Arc::new(DeadlineRules::new(holidays()).with_reminders(ReminderOffsets::parse("none").unwrap()))
-}
-
-/// A worker with its own projection and feeder, as one worker process would have.
-struct Worker {
-    tracker: Tracker,
-    worker: DeadlineWorker,
-    changes: tokio::sync::broadcast::Receiver<dondoc_domain::TaskId>,
-    _stop_feeder: watch::Sender<bool>,
-}
-
-async fn worker(
-    nats_url: &str,
-    dir: &std::path::Path,
-    clock: Arc<FixedClock>,
-    rules: Arc<DeadlineRules>,
-) -> Worker {
-    let log = EventLog::connect(nats_url, &EventLogOptions::default())
-        .await
-        .unwrap();
-    let store = ProjectionStore::open(dir).unwrap();
-    let (feeder, progress) = ProjectionFeeder::new(log.clone(), store.clone()).unwrap();
-    let changes = feeder.subscribe_changes();
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(feeder.run(stopped));
-    let tracker = Tracker::new(log.clone(), store, progress, clock, Arc::new(directory()));
-    let reminders = log
-        .reminder_channel(&ReminderChannelOptions::default())
-        .await
-        .unwrap();
-    Worker {
-        worker: DeadlineWorker::new(tracker.clone(), rules, reminders),
-        tracker,
-        changes,
-        _stop_feeder: stop,
-    }
-}
 
 fn import(content: String) -> ImportPlan {
     ImportPlan {
@@ -95,31 +46,26 @@ fn appendix() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_after_downtime() {
+    let nats = TestNats::start();
     let dir = tempfile::tempdir().unwrap();
-    let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
-    let nats = NatsServer::start(&NatsServerOptions::in_data_dir(
-        binary,
-        &dir.path().join("nats"),
-    ))
-    .unwrap();
     let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
-    let rules = rules_without_reminders();
-    let first = worker(
-        nats.client_url(),
+    let first = Replica::start(
+        &nats.url(),
         &dir.path().join("first"),
         clock.clone(),
-        rules.clone(),
+        rules("none"),
     )
     .await;
-    let second = worker(
-        nats.client_url(),
+    let second = Replica::start(
+        &nats.url(),
         &dir.path().join("second"),
         clock.clone(),
-        rules,
+        rules("none"),
     )
     .await;
     let summary = first
         .tracker
+        .imports()
         .import_plan(&import(appendix()))
         .await
         .unwrap();
@@ -131,9 +77,7 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.overdue, TASKS);
     assert_eq!(a.marked + b.marked, TASKS, "{a:?} {b:?}");
-    let log = EventLog::connect(nats.client_url(), &EventLogOptions::default())
-        .await
-        .unwrap();
+    let log = &first.log;
     assert_eq!(log.event_count().await.unwrap(), 2 * TASKS as u64);
 
     // Sweeping again, from either worker, records nothing.
@@ -149,13 +93,13 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
 
     let policy = ReportingPolicy::preset("default").unwrap();
     let holidays = holidays();
-    second
-        .tracker
+    let queries = second.tracker.queries();
+    queries
         .wait_for_sequence(log.last_sequence().await.unwrap())
         .await
         .unwrap();
     for task_id in summary.task_ids.iter().step_by(97) {
-        let view = second.tracker.get_task(*task_id, 6).await.unwrap();
+        let view = queries.task(*task_id, 6).await.unwrap();
         assert_eq!(view.state.overdue.len(), 5, "one mark per period");
         for mark in &view.state.overdue {
             let expected = deadline_for(&policy, mark.period, &holidays).unwrap();
@@ -178,7 +122,6 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
         });
         assert_eq!(q1.unwrap().deadline, datetime!(2023-03-25 00:00 +07:00));
     }
-    nats.stop().unwrap();
 }
 
 fn small_appendix(tasks: usize) -> String {
@@ -207,31 +150,26 @@ async fn event_types(log: &EventLog) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_send_each_reminder_once_on_the_agency_subject() {
     const TASKS: usize = 200;
+    let nats = TestNats::start();
     let dir = tempfile::tempdir().unwrap();
-    let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
-    let nats = NatsServer::start(&NatsServerOptions::in_data_dir(
-        binary,
-        &dir.path().join("nats"),
-    ))
-    .unwrap();
     let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
-    let rules = Arc::new(DeadlineRules::new(holidays()));
-    let first = worker(
-        nats.client_url(),
+    let first = Replica::start(
+        &nats.url(),
         &dir.path().join("first"),
         clock.clone(),
-        rules.clone(),
+        rules("7d,3d,1d"),
     )
     .await;
-    let second = worker(
-        nats.client_url(),
+    let second = Replica::start(
+        &nats.url(),
         &dir.path().join("second"),
         clock.clone(),
-        rules,
+        rules("7d,3d,1d"),
     )
     .await;
     first
         .tracker
+        .imports()
         .import_plan(&import(small_appendix(TASKS)))
         .await
         .unwrap();
@@ -243,15 +181,16 @@ async fn two_workers_send_each_reminder_once_on_the_agency_subject() {
     assert_eq!(a.reminded + b.reminded, TASKS, "{a:?} {b:?}");
     assert_eq!(a.marked + b.marked, 0);
 
-    let log = EventLog::connect(nats.client_url(), &EventLogOptions::default())
-        .await
-        .unwrap();
+    let log = &first.log;
     let reminders = log
         .reminder_channel(&ReminderChannelOptions::default())
         .await
         .unwrap();
     let lead = dondoc_domain::AgencyName::parse("Sở Thông tin và Truyền thông").unwrap();
-    let token = first.tracker.agency_token(Some("Quảng Ngãi"), &lead);
+    let token = first
+        .tracker
+        .agencies()
+        .subject_token(Some("Quảng Ngãi"), &lead);
     assert!(!token.starts_with("unlisted-"), "{token}");
     let delivered = reminders.read_subject(&token).await.unwrap();
     assert_eq!(
@@ -279,87 +218,89 @@ async fn two_workers_send_each_reminder_once_on_the_agency_subject() {
     assert_eq!((overdue.reminded, overdue.marked), (0, TASKS));
     assert_eq!(reminders.count().await.unwrap(), 2 * TASKS as u64);
 
-    let types = event_types(&log).await;
+    let types = event_types(log).await;
     let count = |name: &str| types.iter().filter(|t| t.as_str() == name).count();
     assert_eq!(count("reminder_sent"), 2 * TASKS);
     assert_eq!(count("task_overdue"), TASKS);
-    nats.stop().unwrap();
+}
+
+/// Waits until the running worker has done all the work due at `clock` with every event
+/// the log holds applied, and returns how many events the log holds then.
+async fn settled_at(
+    settled: &mut watch::Receiver<Option<Settled>>,
+    log: &EventLog,
+    clock: OffsetDateTime,
+) -> u64 {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let last = log.last_sequence().await.unwrap();
+        let done = matches!(*settled.borrow_and_update(),
+            Some(Settled { clock: at, applied }) if at >= clock && applied >= last);
+        if done {
+            return log.event_count().await.unwrap();
+        }
+        tokio::time::timeout_at(give_up, settled.changed())
+            .await
+            .expect("the worker settles")
+            .unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_worker_wakes_for_reminders_and_deadlines_as_the_clock_reaches_them() {
     const TASKS: usize = 20;
+    let nats = TestNats::start();
     let dir = tempfile::tempdir().unwrap();
-    let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
-    let nats = NatsServer::start(&NatsServerOptions::in_data_dir(
-        binary,
-        &dir.path().join("nats"),
-    ))
-    .unwrap();
-    let clock = Arc::new(FixedClock::new(datetime!(2023-03-17 12:00 +07:00)));
-    let rules = Arc::new(DeadlineRules::new(holidays()));
-    let running = worker(
-        nats.client_url(),
+    let start = datetime!(2023-03-17 12:00 +07:00);
+    let clock = Arc::new(FixedClock::new(start));
+    let mut replica = Replica::start(
+        &nats.url(),
         &dir.path().join("worker"),
         clock.clone(),
-        rules,
+        rules("7d,3d,1d"),
     )
     .await;
+    let worker = replica
+        .worker
+        .clone()
+        .with_max_nap(Duration::from_millis(50));
+    let mut settled = worker.settled();
     let (stop, stopped) = watch::channel(false);
-    let loop_task = tokio::spawn(
-        running
-            .worker
-            .clone()
-            .with_max_nap(std::time::Duration::from_millis(50))
-            .run(running.changes, stopped),
-    );
+    let loop_task = tokio::spawn(worker.run(replica.changes.take().unwrap(), stopped));
     // Imported after the worker started: the agenda learns of the tasks from the feeder.
-    running
+    replica
         .tracker
+        .imports()
         .import_plan(&import(small_appendix(TASKS)))
         .await
         .unwrap();
-    let log = EventLog::connect(nats.client_url(), &EventLogOptions::default())
-        .await
-        .unwrap();
-    let wait_for_events = |expected: u64| {
-        let log = log.clone();
-        async move {
-            for _ in 0..200 {
-                if log.event_count().await.unwrap() >= expected {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            log.event_count().await.unwrap()
-        }
-    };
+    let log = &replica.log;
     // Nothing is due on 17 March: the worker sleeps.
-    assert_eq!(wait_for_events(TASKS as u64).await, TASKS as u64);
+    assert_eq!(settled_at(&mut settled, log, start).await, TASKS as u64);
 
-    clock.set(datetime!(2023-03-18 00:00 +07:00));
+    let seven_days_before = datetime!(2023-03-18 00:00 +07:00);
+    clock.set(seven_days_before);
     assert_eq!(
-        wait_for_events(2 * TASKS as u64).await,
+        settled_at(&mut settled, log, seven_days_before).await,
         2 * TASKS as u64,
         "one 7-day reminder per task"
     );
 
     // Straight past the deadline: the 3- and 1-day reminders are skipped, the marks recorded.
-    clock.set(datetime!(2023-03-25 00:00 +07:00));
+    let due = datetime!(2023-03-25 00:00 +07:00);
+    clock.set(due);
     assert_eq!(
-        wait_for_events(3 * TASKS as u64).await,
+        settled_at(&mut settled, log, due).await,
         3 * TASKS as u64,
         "one overdue mark per task"
     );
 
     let _ = stop.send(true);
     loop_task.await.unwrap();
-    let types = event_types(&log).await;
+    let types = event_types(log).await;
     assert_eq!(
         types.iter().filter(|t| *t == "reminder_sent").count(),
         TASKS
     );
     assert_eq!(types.iter().filter(|t| *t == "task_overdue").count(), TASKS);
-    nats.stop().unwrap();
 }

@@ -5,70 +5,32 @@
 
 use std::sync::Arc;
 
-use dondoc_app::{
-    rebuild_and_compare, CommandMeta, DeadlineRules, DeadlineWorker, FixedClock, ImportPlan,
-    ProjectionFeeder, Tracker,
-};
-use dondoc_domain::calendar::HolidayCalendar;
-use dondoc_domain::chain::ChainVerifier;
-use dondoc_domain::{AgencyName, PlanId, ReportingPeriod, RequestId, TaskCommand};
-use dondoc_eventlog::{EventLog, EventLogOptions, ReminderChannelOptions};
-use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
-use dondoc_projection::ProjectionStore;
-use futures::StreamExt;
+use dondoc_app::{rebuild_and_compare, CommandMeta, FixedClock, ImportPlan};
+use dondoc_domain::{AgencyName, ChainVerifier, PlanId, ReportingPeriod, RequestId};
+use dondoc_test_support::TestNats;
 use time::macros::datetime;
-use tokio::sync::watch;
 
-/// Every stored event's exact bytes, in stream order.
-async fn stored_payloads(nats_url: &str) -> Vec<(u64, Vec<u8>)> {
-    let client = async_nats::connect(nats_url).await.unwrap();
-    let jetstream = async_nats::jetstream::new(client);
-    let mut stream = jetstream.get_stream("DONDOC_EVENTS").await.unwrap();
-    let last = stream.info().await.unwrap().state.last_sequence;
-    let consumer = stream
-        .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig::default())
-        .await
-        .unwrap();
-    let mut messages = consumer.messages().await.unwrap();
-    let mut payloads = Vec::new();
-    while let Some(message) = messages.next().await {
-        let message = message.unwrap();
-        let sequence = message.info().unwrap().stream_sequence;
-        payloads.push((sequence, message.payload.to_vec()));
-        if sequence >= last {
-            break;
-        }
-    }
-    payloads
-}
+use crate::support::{rules, Replica};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_live_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
-    let mut options = NatsServerOptions::in_data_dir(binary, &dir.path().join("nats"));
     // Thousands of appends, and nothing here is about durability.
-    options.sync_always = false;
-    let nats = NatsServer::start(&options).unwrap();
-    let log = EventLog::connect(nats.client_url(), &EventLogOptions::default())
-        .await
-        .unwrap();
-    let live = ProjectionStore::open(&dir.path().join("live")).unwrap();
-    let (feeder, progress) = ProjectionFeeder::new(log.clone(), live.clone()).unwrap();
-    let (stop_feeder, feeder_stopped) = watch::channel(false);
-    let feeder_task = tokio::spawn(feeder.run(feeder_stopped));
+    let nats = TestNats::start_without_fsync();
+    let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
-    let tracker = Tracker::new(
-        log.clone(),
-        live.clone(),
-        progress,
+    let replica = Replica::start(
+        &nats.url(),
+        &dir.path().join("live"),
         clock.clone(),
-        Arc::new(dondoc_agencies::shipped().unwrap()),
-    );
+        rules("7d,3d,1d"),
+    )
+    .await;
+    let tracker = &replica.tracker;
+    let log = replica.log.clone();
 
     // A scripted history: seed 004's appendix, reports through 2023, a revision of the
     // appendix, and the deadline worker's marks and reminders.
-    let seed = include_str!("../../../deploy/samples/qng-189-kh-ubnd-2022.txt");
+    let seed = include_str!("../../../../deploy/samples/qng-189-kh-ubnd-2022.txt");
     let import = |content: &str, request: &str| ImportPlan {
         plan_id: PlanId::parse("qng").unwrap(),
         plan_year: 2023,
@@ -79,18 +41,13 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
         province: Some("Quảng Ngãi".to_owned()),
         policy: None,
     };
-    let summary = tracker
+    let imports = tracker.imports();
+    let commands = tracker.commands();
+    let summary = imports
         .import_plan(&import(seed, "import-1"))
         .await
         .unwrap();
-    let rules = Arc::new(DeadlineRules::new(
-        HolidayCalendar::from_json(include_str!("../../../deploy/holidays/vn.json")).unwrap(),
-    ));
-    let reminders = log
-        .reminder_channel(&ReminderChannelOptions::default())
-        .await
-        .unwrap();
-    let worker = DeadlineWorker::new(tracker.clone(), rules, reminders);
+    let worker = &replica.worker;
     let lead = AgencyName::parse("Sở Thông tin và Truyền thông").unwrap();
     for (month, quarter) in [(3, 1), (6, 2)] {
         clock.set(
@@ -99,13 +56,9 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
                 .unwrap(),
         );
         for (index, task_id) in summary.task_ids.iter().enumerate().step_by(3) {
-            let command = TaskCommand::SubmitReport {
-                period: ReportingPeriod::Quarter {
-                    year: 2023,
-                    quarter,
-                },
-                reported_by: lead.clone(),
-                content: format!("Báo cáo quý {quarter}"),
+            let period = ReportingPeriod::Quarter {
+                year: 2023,
+                quarter,
             };
             let meta = CommandMeta {
                 request_id: RequestId::parse(&format!("report-{quarter}-{index}")).unwrap(),
@@ -113,12 +66,20 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
                 expected_version: None,
             };
             // Some tasks are not led by this agency or not open then: refusals are fine.
-            let _ = tracker.execute(*task_id, None, &command, &meta).await;
+            let _ = commands
+                .submit_report(
+                    *task_id,
+                    period,
+                    &lead,
+                    &format!("Báo cáo quý {quarter}"),
+                    &meta,
+                )
+                .await;
         }
         worker.sweep().await.unwrap();
     }
     let revised = seed.replacen("Tuần lễ Chuyển đổi số", "Tuần lễ Chuyển đổi số tỉnh", 1);
-    tracker
+    imports
         .import_plan(&import(&revised, "import-2"))
         .await
         .unwrap();
@@ -126,7 +87,7 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
     worker.sweep().await.unwrap();
 
     // Every stored event is sealed, and every chain holds.
-    let payloads = stored_payloads(nats.client_url()).await;
+    let payloads = nats.stored_events().await;
     let mut verifier = ChainVerifier::new();
     for (sequence, payload) in &payloads {
         verifier
@@ -141,11 +102,11 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
 
     // The live projection, stopped, against one rebuilt from the stream.
     tracker
+        .queries()
         .wait_for_sequence(log.last_sequence().await.unwrap())
         .await
         .unwrap();
-    let _ = stop_feeder.send(true);
-    feeder_task.await.unwrap();
+    let live = replica.stop().await;
     let scratch = tempfile::tempdir().unwrap();
     let comparison = rebuild_and_compare(&log, &live, scratch.path())
         .await
@@ -153,5 +114,4 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
     assert_eq!(comparison.checkpoint, log.last_sequence().await.unwrap());
     assert!(comparison.matches(), "{:?}", comparison.differing_trees());
     assert_eq!(comparison.live[0].entries, 76);
-    nats.stop().unwrap();
 }

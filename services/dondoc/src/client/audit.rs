@@ -9,17 +9,19 @@
 //!   retries and an exponential backoff.
 //! - `task`: a task's state as of an instant, as JSON.
 //! - `scorecard`: the scorecard as of an instant, rebuilt from the log.
+//! - `export`, `verify` (`integrity.rs`) and `compare` (a local rebuild, `compare.rs`).
 
 use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
 use dondoc_api::pb;
-use dondoc_api::AuditServiceClient;
-use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::client::{instant_arg, print_scorecard, status_error, ServerArg};
+use super::integrity::{ExportArgs, VerifyArgs};
+use super::{audit_service, render, status_error};
+use crate::compare::CompareArgs;
+use crate::config::{instant_arg, ScorecardArgs, ServerArg};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
@@ -33,11 +35,11 @@ pub enum AuditCommand {
     /// The scorecard as of an instant, rebuilt from the log as it stood then.
     Scorecard(ScorecardArgs),
     /// Write a plan's (or the whole log's) stored events, byte for byte, one per line.
-    Export(crate::integrity::ExportArgs),
+    Export(ExportArgs),
     /// Verify every hash chain: of an exported file, offline; or of the server's log.
-    Verify(crate::integrity::VerifyArgs),
+    Verify(VerifyArgs),
     /// Rebuild the projection from the stream and compare it with a stopped server's.
-    Compare(crate::integrity::CompareArgs),
+    Compare(CompareArgs),
 }
 
 /// One end of a replay: a stream sequence or an RFC 3339 instant.
@@ -128,70 +130,20 @@ pub struct TaskArgs {
     server: ServerArg,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct ScorecardArgs {
-    /// One agency (default: every agency that owed something then).
-    #[arg(long)]
-    agency: Option<String>,
-    #[arg(long)]
-    plan: Option<String>,
-    /// Exactly this period: "2024" (the yearly report only) or "2024-Q1".
-    #[arg(long, conflicts_with = "year")]
-    period: Option<String>,
-    /// Every period of this year (its quarters and yearly report).
-    #[arg(long)]
-    year: Option<i32>,
-    /// The instant (RFC 3339).
-    #[arg(long, value_parser = instant_arg)]
-    as_of: String,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    server: ServerArg,
-}
-
 pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     match command {
         AuditCommand::Replay(args) => replay(args).await,
         AuditCommand::Watch(args) => watch(args).await,
         AuditCommand::Task(args) => task(args).await,
         AuditCommand::Scorecard(args) => scorecard(args).await,
-        AuditCommand::Export(args) => crate::integrity::export(args).await,
-        AuditCommand::Verify(args) => crate::integrity::verify(args).await,
-        AuditCommand::Compare(args) => crate::integrity::compare(args).await,
+        AuditCommand::Export(args) => super::integrity::export(args).await,
+        AuditCommand::Verify(args) => super::integrity::verify(args).await,
+        AuditCommand::Compare(args) => crate::compare::compare(args).await,
     }
 }
 
-pub(crate) async fn connect(server: &ServerArg) -> anyhow::Result<AuditServiceClient<Channel>> {
-    AuditServiceClient::connect(server.server.clone())
-        .await
-        .with_context(|| format!("connecting to the dondoc server at {}", server.server))
-}
-
-/// A JSON Lines record: the stream sequence and the stored event, its bytes unchanged.
-pub fn json_line(event: &pb::AuditEvent) -> String {
-    format!(
-        "{{\"stream_sequence\":{},\"event\":{}}}",
-        event.stream_sequence, event.json
-    )
-}
-
-fn text_line(event: &pb::AuditEvent) -> String {
-    format!(
-        "{:>8}  {}  {}  {}  v{:<3} {:<26} {}",
-        event.stream_sequence,
-        event.occurred_at,
-        event.plan_id,
-        event.task_id,
-        event.version,
-        event.r#type,
-        event.actor
-    )
-}
-
 async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let mut client = connect(&args.server).await?;
+    let mut client = audit_service(&args.server).await?;
     let (from_sequence, from_time) = point_fields(args.from);
     let (to_sequence, to_time) = point_fields(args.to);
     let mut events = client
@@ -215,9 +167,9 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
         .map_err(status_error("replaying the log"))?
     {
         let line = if args.json {
-            json_line(&event)
+            render::json_line(&event)
         } else {
-            text_line(&event)
+            render::text_line(&event)
         };
         if writeln!(stdout, "{line}").is_err() {
             // stdout closed (`| head`): stop quietly.
@@ -258,7 +210,7 @@ async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let mut failures = 0u32;
     let mut stdout = std::io::stdout().lock();
     loop {
-        let problem = match connect(&args.server).await {
+        let problem = match audit_service(&args.server).await {
             Err(error) => format!("{error:#}"),
             Ok(mut client) => {
                 let request = pb::WatchRequest {
@@ -281,7 +233,7 @@ async fn watch(args: WatchArgs) -> anyhow::Result<()> {
                                     if event.stream_sequence <= last {
                                         continue;
                                     }
-                                    if writeln!(stdout, "{}", json_line(&event))
+                                    if writeln!(stdout, "{}", render::json_line(&event))
                                         .and_then(|()| stdout.flush())
                                         .is_err()
                                     {
@@ -320,7 +272,7 @@ async fn watch(args: WatchArgs) -> anyhow::Result<()> {
 }
 
 async fn task(args: TaskArgs) -> anyhow::Result<()> {
-    let mut client = connect(&args.server).await?;
+    let mut client = audit_service(&args.server).await?;
     let response = client
         .get_task_as_of(pb::GetTaskAsOfRequest {
             task_id: args.task_id,
@@ -345,19 +297,19 @@ async fn task(args: TaskArgs) -> anyhow::Result<()> {
 }
 
 async fn scorecard(args: ScorecardArgs) -> anyhow::Result<()> {
-    let mut client = connect(&args.server).await?;
+    let mut client = audit_service(&args.server).await?;
     let response = client
         .get_scorecard_as_of(pb::GetScorecardAsOfRequest {
             agency: args.agency.unwrap_or_default(),
             plan_id: args.plan.unwrap_or_default(),
             period: args.period.unwrap_or_default(),
             year: args.year.unwrap_or(0),
-            as_of: args.as_of,
+            as_of: args.as_of.unwrap_or_default(),
         })
         .await
         .map_err(status_error("rebuilding the scorecard"))?
         .into_inner();
-    print_scorecard(&response, args.json)
+    render::print_scorecard(&response, args.json)
 }
 
 #[cfg(test)]
@@ -390,7 +342,7 @@ mod tests {
             json: stored.into(),
             ..Default::default()
         };
-        let line = json_line(&event);
+        let line = render::json_line(&event);
         assert_eq!(
             line,
             format!("{{\"stream_sequence\":7,\"event\":{stored}}}")

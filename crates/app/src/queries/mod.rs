@@ -1,0 +1,187 @@
+//! Reads of the projection: tasks (`Queries::task`, `list_tasks`), and the deadline
+//! queries (`obligations.rs`: a task's obligations, what an agency owes soon, what is
+//! overdue, how agencies stand in the scorecard).
+//!
+//! Reads wait, bounded, for the projection to reach what the client wrote
+//! (`min_version`, `min_sequence`): read your own writes. A task the projection has not
+//! seen yet is read from the stream, so a task is never "not found" only because the
+//! projection lags.
+
+mod obligations;
+
+pub use obligations::{TaskObligation, TaskObligations, Upcoming, UpcomingQuery};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dondoc_domain::{AgencyName, PlanId, TaskId, TaskState};
+use dondoc_projection::{TaskQuery, TaskView};
+
+use crate::error::AppError;
+use crate::feeder::ProjectionProgress;
+use crate::tracker::Shared;
+
+/// How long a read waits for the projection to reach the version or sequence asked for.
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
+
+/// A task as the read side shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskSnapshot {
+    pub task_id: TaskId,
+    pub plan_id: PlanId,
+    pub state: TaskState,
+    /// Stream sequence of the task's last event reflected in `state`.
+    pub stream_sequence: u64,
+}
+
+impl From<TaskView> for TaskSnapshot {
+    fn from(view: TaskView) -> Self {
+        Self {
+            task_id: view.task_id,
+            plan_id: view.plan_id,
+            state: view.state,
+            stream_sequence: view.last_sequence,
+        }
+    }
+}
+
+/// Which tasks to list. Filters combine with AND; agencies are matched under their
+/// canonical names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub plan_id: Option<PlanId>,
+    pub lead: Option<AgencyName>,
+    pub coordinator: Option<AgencyName>,
+    /// 0 means the default (50); at most 500.
+    pub page_size: usize,
+    /// From the previous page of the same filter.
+    pub page_token: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskPage {
+    /// By plan, then appendix order.
+    pub tasks: Vec<TaskSnapshot>,
+    /// `None` on the last page.
+    pub next_page_token: Option<String>,
+}
+
+/// Reads of the projection. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Queries {
+    shared: Arc<Shared>,
+}
+
+impl Queries {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The task from the projection, once it has reached `min_version` (0: as it is; a
+    /// task the projection has not seen yet is read from the stream).
+    pub async fn task(&self, task_id: TaskId, min_version: u64) -> Result<TaskSnapshot, AppError> {
+        let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
+        let mut progress = self.shared.progress.clone();
+        loop {
+            match self.shared.projection.task(&task_id)? {
+                Some(view) if view.state.version >= min_version => return Ok(view.into()),
+                None if min_version == 0 => {
+                    let history = self
+                        .shared
+                        .writer
+                        .load(task_id, None)
+                        .await?
+                        .ok_or(AppError::TaskNotFound(task_id))?;
+                    return Ok(TaskSnapshot {
+                        task_id,
+                        plan_id: history.plan_id.clone(),
+                        state: history.state.clone(),
+                        stream_sequence: history.last_sequence,
+                    });
+                }
+                _ => {}
+            }
+            if !progress.wait_for_change_until(deadline).await {
+                return match self.shared.projection.task(&task_id)? {
+                    Some(view) if view.state.version >= min_version => Ok(view.into()),
+                    _ => Err(AppError::NotCaughtUp(format!(
+                        "task {task_id} has not reached version {min_version}"
+                    ))),
+                };
+            }
+        }
+    }
+
+    /// A page of tasks, once the projection has applied stream sequence `min_sequence`.
+    pub async fn list_tasks(
+        &self,
+        filter: &TaskFilter,
+        min_sequence: u64,
+    ) -> Result<TaskPage, AppError> {
+        self.wait_for_sequence(min_sequence).await?;
+        let agencies = self.shared.agencies();
+        let query = TaskQuery {
+            plan_id: filter.plan_id.clone(),
+            lead: filter
+                .lead
+                .as_ref()
+                .map(|agency| agencies.canonical(agency)),
+            coordinator: filter
+                .coordinator
+                .as_ref()
+                .map(|agency| agencies.canonical(agency)),
+            page_size: filter.page_size,
+            page_token: filter.page_token.clone(),
+        };
+        let page = self.shared.projection.list(&query)?;
+        Ok(TaskPage {
+            tasks: page.tasks.into_iter().map(TaskSnapshot::from).collect(),
+            next_page_token: page.next_page_token,
+        })
+    }
+
+    /// Waits until the projection has applied `min_sequence`.
+    pub async fn wait_for_sequence(&self, min_sequence: u64) -> Result<(), AppError> {
+        wait_for_sequence(&self.shared.progress, min_sequence).await
+    }
+
+    /// Waits until the projection has applied everything the log held when called,
+    /// however long that takes, as long as it keeps moving: for a fresh projection
+    /// catching up on the whole log (a worker process, `dondoc sweep`). Fails only if it
+    /// stops advancing.
+    pub async fn catch_up(&self) -> Result<(), AppError> {
+        let target = self.shared.log().last_sequence().await?;
+        let progress = &self.shared.progress;
+        loop {
+            let before = progress.applied();
+            match wait_for_sequence(progress, target).await {
+                Err(AppError::NotCaughtUp(_)) if progress.applied() > before => {
+                    tracing::info!(
+                        applied = progress.applied(),
+                        target,
+                        "projection catching up"
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Waits (bounded) until the projection has applied `min_sequence`.
+pub(crate) async fn wait_for_sequence(
+    progress: &ProjectionProgress,
+    min_sequence: u64,
+) -> Result<(), AppError> {
+    let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
+    let mut progress = progress.clone();
+    while progress.applied() < min_sequence {
+        if !progress.wait_for_change_until(deadline).await {
+            return Err(AppError::NotCaughtUp(format!(
+                "stream sequence {min_sequence} not applied yet (at {})",
+                progress.applied()
+            )));
+        }
+    }
+    Ok(())
+}

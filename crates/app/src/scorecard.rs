@@ -1,0 +1,446 @@
+//! The scorecard's arithmetic: how many obligations stand in each status, per agency and
+//! period, and the on-time rate. Shared by the live scorecard (states from the
+//! projection, `queries`) and the auditors' (states rebuilt from the log as they stood
+//! at an instant, `audit`), so both count the same way.
+//!
+//! # Semantics
+//!
+//! - **Scorecard period.** A periodic obligation's own; a request's is the quarter (in
+//!   Vietnam time) holding its original due. A period filter selects exactly that
+//!   period ("2024" is the yearly report only), a year filter every period of that year.
+//! - **On-time rate** `on_time / (on_time + late + overdue)`: of the reports that fell
+//!   due or came, the share that came on time; none when that is 0.
+//! - **Agency.** Obligations are kept when the agency owes them by name or, for a group,
+//!   when a member owes them through it (`Obligation::is_owed_by`).
+
+use std::collections::BTreeMap;
+
+use dondoc_domain::{
+    in_vietnam, AgencyName, Duty, Obligation, ObligationStatus, PlanId, ReportingPeriod, TaskState,
+};
+use time::OffsetDateTime;
+
+use crate::rules::ObligationRules;
+
+/// How many obligations stand in each status.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub pending: usize,
+    pub extended: usize,
+    pub overdue: usize,
+    pub reported_on_time: usize,
+    pub reported_late: usize,
+}
+
+impl StatusCounts {
+    pub fn count(&mut self, status: &ObligationStatus) {
+        match status {
+            ObligationStatus::Pending => self.pending += 1,
+            ObligationStatus::Extended => self.extended += 1,
+            ObligationStatus::Overdue => self.overdue += 1,
+            ObligationStatus::ReportedOnTime { .. } => self.reported_on_time += 1,
+            ObligationStatus::ReportedLate { .. } => self.reported_late += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.pending + self.extended + self.overdue + self.reported_on_time + self.reported_late
+    }
+
+    /// `on_time / (on_time + late + overdue)`: of the reports that fell due or came,
+    /// the share that came on time. `None` when there are none yet (still open
+    /// obligations neither help nor hurt).
+    pub fn on_time_rate(&self) -> Option<f64> {
+        let settled = self.reported_on_time + self.reported_late + self.overdue;
+        (settled > 0).then(|| self.reported_on_time as f64 / settled as f64)
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.pending += other.pending;
+        self.extended += other.extended;
+        self.overdue += other.overdue;
+        self.reported_on_time += other.reported_on_time;
+        self.reported_late += other.reported_late;
+    }
+}
+
+/// Which scorecard periods to count. Both filters combine with AND; none: all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeriodFilter {
+    /// Exactly this period ("2024" is the yearly report only).
+    pub period: Option<ReportingPeriod>,
+    /// Every period of this year.
+    pub year: Option<i32>,
+}
+
+impl PeriodFilter {
+    pub fn admits(&self, period: &ReportingPeriod) -> bool {
+        self.period.is_none_or(|wanted| wanted == *period)
+            && self.year.is_none_or(|year| year == period.year())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ScorecardQuery {
+    pub agency: Option<AgencyName>,
+    pub plan_id: Option<PlanId>,
+    pub periods: PeriodFilter,
+    /// `None`: now.
+    pub as_of: Option<OffsetDateTime>,
+}
+
+/// One agency's counts in one period (`period: None`: over every selected period).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScorecardRow {
+    pub agency: AgencyName,
+    pub period: Option<ReportingPeriod>,
+    pub counts: StatusCounts,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scorecard {
+    pub as_of: OffsetDateTime,
+    /// By agency (case-insensitively), then period in time order (a year's quarters,
+    /// then its yearly report).
+    pub rows: Vec<ScorecardRow>,
+    /// One per agency, in the same order.
+    pub totals: Vec<ScorecardRow>,
+}
+
+/// The period an obligation counts under in a scorecard: a periodic report's own; for
+/// a request, the quarter (in Vietnam time) that holds its original due.
+pub fn scorecard_period(obligation: &Obligation) -> ReportingPeriod {
+    match &obligation.duty {
+        Duty::Periodic { period } => *period,
+        Duty::Requested { .. } => {
+            let local = in_vietnam(obligation.original_due);
+            ReportingPeriod::Quarter {
+                year: local.year(),
+                quarter: (u8::from(local.month()) - 1) / 3 + 1,
+            }
+        }
+    }
+}
+
+/// Time order of periods: a year's quarters, then its yearly report.
+fn period_order(period: &ReportingPeriod) -> (i32, u8) {
+    match *period {
+        ReportingPeriod::Quarter { year, quarter } => (year, quarter),
+        ReportingPeriod::Year(year) => (year, 5),
+    }
+}
+
+/// Counts `obligations` per agency and scorecard period, keeping those `filter`
+/// admits. Agencies are grouped by `AgencyName::match_key`, under the least of their
+/// spellings (so capitals beat lower case): the result does not depend on the order the
+/// obligations come in, and a scorecard rebuilt from the log in another order is the
+/// same. Pure: the scorecard's arithmetic, apart from reading tasks.
+pub fn tally<'a>(
+    obligations: impl IntoIterator<Item = &'a Obligation>,
+    filter: &PeriodFilter,
+) -> (Vec<ScorecardRow>, Vec<ScorecardRow>) {
+    let mut names: BTreeMap<String, AgencyName> = BTreeMap::new();
+    let mut cells: BTreeMap<(String, (i32, u8)), (ReportingPeriod, StatusCounts)> = BTreeMap::new();
+    for obligation in obligations {
+        let period = scorecard_period(obligation);
+        if !filter.admits(&period) {
+            continue;
+        }
+        let key = obligation.agency.match_key();
+        names
+            .entry(key.clone())
+            .and_modify(|shown| {
+                if obligation.agency < *shown {
+                    *shown = obligation.agency.clone();
+                }
+            })
+            .or_insert_with(|| obligation.agency.clone());
+        cells
+            .entry((key, period_order(&period)))
+            .or_insert_with(|| (period, StatusCounts::default()))
+            .1
+            .count(&obligation.status);
+    }
+    let mut rows = Vec::with_capacity(cells.len());
+    let mut totals: Vec<ScorecardRow> = Vec::with_capacity(names.len());
+    for ((key, _), (period, counts)) in cells {
+        let agency = names[&key].clone();
+        match totals.last_mut() {
+            Some(total) if total.agency.match_key() == key => total.counts.add(&counts),
+            _ => totals.push(ScorecardRow {
+                agency: agency.clone(),
+                period: None,
+                counts,
+            }),
+        }
+        rows.push(ScorecardRow {
+            agency,
+            period: Some(period),
+            counts,
+        });
+    }
+    (rows, totals)
+}
+
+/// The scorecard of `tasks` as of `as_of`: each task's obligations then, those `agency`
+/// (canonical) owes when given, tallied per agency and period.
+pub(crate) fn scorecard_of<'a>(
+    rules: &ObligationRules,
+    tasks: impl IntoIterator<Item = &'a TaskState>,
+    agency: Option<&AgencyName>,
+    periods: &PeriodFilter,
+    as_of: OffsetDateTime,
+) -> Scorecard {
+    let mut obligations = Vec::new();
+    for task in tasks {
+        obligations.extend(
+            rules
+                .obligations(task, as_of)
+                .into_iter()
+                .filter(|obligation| agency.is_none_or(|agency| obligation.is_owed_by(agency))),
+        );
+    }
+    let (rows, totals) = tally(&obligations, periods);
+    Scorecard {
+        as_of,
+        rows,
+        totals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dondoc_domain::{
+        deadline_for, HolidayCalendar, ObligationSource, ReportingPolicy, RequestKey, RequestKind,
+    };
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn agency(name: &str) -> AgencyName {
+        AgencyName::parse(name).unwrap()
+    }
+
+    fn periodic(who: &str, period: &str, status: ObligationStatus) -> Obligation {
+        let period = ReportingPeriod::parse(period).unwrap();
+        let policy = ReportingPolicy::preset("default").unwrap();
+        let deadline = deadline_for(&policy, period, &HolidayCalendar::default())
+            .expect("the default policy has every period");
+        Obligation {
+            agency: agency(who),
+            via_group: None,
+            duty: Duty::Periodic { period },
+            source: ObligationSource::Periodic(deadline),
+            original_due: deadline.due,
+            due: deadline.due,
+            extension: None,
+            status,
+        }
+    }
+
+    fn requested(who: &str, original_due: OffsetDateTime, status: ObligationStatus) -> Obligation {
+        Obligation {
+            agency: agency(who),
+            via_group: None,
+            duty: Duty::Requested {
+                request_key: RequestKey::parse("dot-xuat-1").unwrap(),
+            },
+            source: ObligationSource::Requested {
+                kind: RequestKind::AdHoc,
+                requested_by: agency("UBND tỉnh"),
+                subject: "Báo cáo đột xuất".to_owned(),
+            },
+            original_due,
+            due: original_due,
+            extension: None,
+            status,
+        }
+    }
+
+    const ON_TIME: ObligationStatus = ObligationStatus::ReportedOnTime {
+        at: datetime!(2024-03-01 09:00 +7),
+    };
+    const LATE: ObligationStatus = ObligationStatus::ReportedLate {
+        at: datetime!(2024-04-01 09:00 +7),
+    };
+
+    #[test]
+    fn the_least_spelling_is_shown_whatever_the_order() {
+        let obligations = [
+            periodic("sở y tế", "2024-Q1", ObligationStatus::Pending),
+            periodic("Sở Y tế", "2024-Q1", ObligationStatus::Pending),
+        ];
+        let shown = |obligations: &[Obligation]| {
+            tally(obligations, &PeriodFilter::default()).0[0]
+                .agency
+                .to_string()
+        };
+        assert_eq!(shown(&obligations), "Sở Y tế");
+        let reversed = [obligations[1].clone(), obligations[0].clone()];
+        assert_eq!(shown(&reversed), "Sở Y tế");
+    }
+
+    #[test]
+    fn the_on_time_rate_counts_settled_obligations_only() {
+        let mut counts = StatusCounts::default();
+        assert_eq!(counts.on_time_rate(), None, "nothing at all");
+        counts.count(&ObligationStatus::Pending);
+        counts.count(&ObligationStatus::Extended);
+        assert_eq!(counts.on_time_rate(), None, "open obligations only");
+        counts.count(&ON_TIME);
+        assert_eq!(counts.on_time_rate(), Some(1.0));
+        counts.count(&LATE);
+        counts.count(&ObligationStatus::Overdue);
+        counts.count(&ON_TIME);
+        assert_eq!(counts.on_time_rate(), Some(0.5));
+        assert_eq!(counts.total(), 6);
+        assert_eq!(
+            counts,
+            StatusCounts {
+                pending: 1,
+                extended: 1,
+                overdue: 1,
+                reported_on_time: 2,
+                reported_late: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn tally_counts_per_agency_and_period_in_time_order() {
+        let obligations = vec![
+            periodic("Sở Y tế", "2024", ObligationStatus::Pending),
+            periodic("Sở Thông tin và Truyền thông", "2024-Q1", ON_TIME),
+            periodic(
+                "Sở Thông tin và Truyền thông",
+                "2023",
+                ObligationStatus::Overdue,
+            ),
+            periodic("sở thông tin và truyền thông", "2024-Q1", LATE),
+            periodic(
+                "Sở Thông tin và Truyền thông",
+                "2023-Q4",
+                ObligationStatus::Overdue,
+            ),
+            periodic("Sở Y tế", "2024-Q1", ObligationStatus::Overdue),
+        ];
+        let (rows, totals) = tally(&obligations, &PeriodFilter::default());
+        let shown: Vec<(String, String, StatusCounts)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row.agency.to_string(),
+                    row.period.unwrap().to_string(),
+                    row.counts,
+                )
+            })
+            .collect();
+        let counts = |overdue, on_time, late, pending| StatusCounts {
+            pending,
+            extended: 0,
+            overdue,
+            reported_on_time: on_time,
+            reported_late: late,
+        };
+        assert_eq!(
+            shown,
+            vec![
+                // Grouped case-insensitively under the least spelling; Q4 before the year.
+                (
+                    "Sở Thông tin và Truyền thông".into(),
+                    "2023-Q4".into(),
+                    counts(1, 0, 0, 0)
+                ),
+                (
+                    "Sở Thông tin và Truyền thông".into(),
+                    "2023".into(),
+                    counts(1, 0, 0, 0)
+                ),
+                (
+                    "Sở Thông tin và Truyền thông".into(),
+                    "2024-Q1".into(),
+                    counts(0, 1, 1, 0)
+                ),
+                ("Sở Y tế".into(), "2024-Q1".into(), counts(1, 0, 0, 0)),
+                ("Sở Y tế".into(), "2024".into(), counts(0, 0, 0, 1)),
+            ]
+        );
+        assert_eq!(totals.len(), 2);
+        assert_eq!(totals[0].agency.as_str(), "Sở Thông tin và Truyền thông");
+        assert_eq!(totals[0].period, None);
+        assert_eq!(totals[0].counts, counts(2, 1, 1, 0));
+        assert_eq!(totals[0].counts.on_time_rate(), Some(0.25));
+        assert_eq!(totals[1].counts, counts(1, 0, 0, 1));
+        assert_eq!(totals[1].counts.on_time_rate(), Some(0.0));
+    }
+
+    #[test]
+    fn period_and_year_filters_select_scorecard_periods() {
+        let obligations = vec![
+            periodic("Sở Y tế", "2023-Q4", ObligationStatus::Overdue),
+            periodic("Sở Y tế", "2024", ObligationStatus::Pending),
+            periodic("Sở Y tế", "2024-Q1", ON_TIME),
+            periodic("Sở Y tế", "2024-Q2", ObligationStatus::Pending),
+            // A request counts under the quarter holding its original due, even when
+            // extended into the next one.
+            Obligation {
+                due: datetime!(2024-04-10 00:00 +7),
+                ..requested(
+                    "Sở Y tế",
+                    datetime!(2024-03-28 00:00 +7),
+                    ObligationStatus::Extended,
+                )
+            },
+        ];
+        let periods = |filter: PeriodFilter| -> Vec<String> {
+            tally(&obligations, &filter)
+                .0
+                .iter()
+                .map(|row| row.period.unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            periods(PeriodFilter::default()),
+            ["2023-Q4", "2024-Q1", "2024-Q2", "2024"]
+        );
+        let exactly = |text| PeriodFilter {
+            period: Some(ReportingPeriod::parse(text).unwrap()),
+            year: None,
+        };
+        assert_eq!(periods(exactly("2024")), ["2024"], "the yearly report only");
+        let q1 = tally(&obligations, &exactly("2024-Q1")).0;
+        assert_eq!(q1.len(), 1);
+        assert_eq!(q1[0].counts.reported_on_time, 1);
+        assert_eq!(q1[0].counts.extended, 1, "the request, by its original due");
+        let year = PeriodFilter {
+            period: None,
+            year: Some(2024),
+        };
+        assert_eq!(periods(year), ["2024-Q1", "2024-Q2", "2024"]);
+        let none = PeriodFilter {
+            period: Some(ReportingPeriod::parse("2023-Q4").unwrap()),
+            year: Some(2024),
+        };
+        assert!(periods(none).is_empty(), "filters combine with AND");
+    }
+
+    #[test]
+    fn a_requests_scorecard_period_is_the_quarter_of_its_original_due_in_vietnam() {
+        // 17:00 UTC on 31 March is 00:00 on 1 April in Vietnam: the second quarter.
+        let obligation = requested(
+            "Sở Y tế",
+            datetime!(2024-03-31 17:00 UTC),
+            ObligationStatus::Pending,
+        );
+        assert_eq!(
+            scorecard_period(&obligation),
+            ReportingPeriod::parse("2024-Q2").unwrap()
+        );
+        let obligation = requested(
+            "Sở Y tế",
+            datetime!(2024-12-31 23:59 +7),
+            ObligationStatus::Pending,
+        );
+        assert_eq!(scorecard_period(&obligation).to_string(), "2024-Q4");
+    }
+}

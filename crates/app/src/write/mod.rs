@@ -1,0 +1,248 @@
+//! The command loop: the one path by which anything is appended to a task.
+//!
+//! A command runs as: load the task's history (the cached one, brought up to date from
+//! the stream leader) → build the command from it (a use case puts the facts `decide`
+//! needs into it, e.g. who owes a duty now) → if its request id is already in the
+//! history, answer with the outcome it had → check the pinned version → `decide` →
+//! append each event sealed to the previous one, stating the task's last stream
+//! sequence. A conflicting append means another writer got there first: with a pinned
+//! version that is the client's conflict (ABORTED); without one the command is built
+//! and decided again on the fresh history, a bounded number of times.
+//!
+//! Only use cases of this crate call `execute` (it is not public): the API and the
+//! binaries reach commands through named entry points (`Commands`, `Imports`, the
+//! deadline worker), which decide what each caller may ask.
+
+mod history;
+
+pub use history::{TaskHistories, TaskHistory};
+
+use std::sync::Arc;
+
+use dondoc_domain::{decide, DomainError, EventEnvelope, PlanId, RequestId, TaskCommand, TaskId};
+use dondoc_eventlog::{EventLog, LogError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::error::AppError;
+
+/// How often a command is built and decided again after losing a race it did not pin.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Who sent a command, and how it must relate to the task's state.
+#[derive(Clone, Debug)]
+pub struct CommandMeta {
+    pub request_id: RequestId,
+    pub actor: String,
+    /// Refuse the command unless the task is at exactly this version.
+    pub expected_version: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandOutcome {
+    pub task_id: TaskId,
+    /// The task's version after the command.
+    pub version: u64,
+    /// Stream sequence of the command's last event (of the task's last event when the
+    /// command changed nothing): a `min_sequence` for reads.
+    pub stream_sequence: u64,
+    /// No new event: a retried request, or a command that changed nothing.
+    pub unchanged: bool,
+}
+
+/// Loads histories and runs commands. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct Writer {
+    log: EventLog,
+    clock: Arc<dyn Clock>,
+    histories: TaskHistories,
+}
+
+impl Writer {
+    pub(crate) fn new(log: EventLog, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            log,
+            clock,
+            histories: TaskHistories::default(),
+        }
+    }
+
+    pub(crate) fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// Runs the command `build` makes from the task's history on `task_id`. `plan_id` is
+    /// required to create a task and optional otherwise (the task's own plan is used).
+    pub(crate) async fn execute(
+        &self,
+        task_id: TaskId,
+        plan_id: Option<&PlanId>,
+        meta: &CommandMeta,
+        build: impl Fn(&TaskHistory, OffsetDateTime) -> TaskCommand,
+    ) -> Result<CommandOutcome, AppError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let history = match self.load(task_id, plan_id).await? {
+                Some(history) => history,
+                None => {
+                    let plan_id = plan_id.ok_or(AppError::TaskNotFound(task_id))?;
+                    Arc::new(TaskHistory::empty(task_id, plan_id.clone()))
+                }
+            };
+            let now = self.clock.now();
+            let command = build(&history, now);
+            // A command whose outcome depends only on the state (assign, flag, overdue)
+            // is decided again, so a retry completes one interrupted between its events;
+            // any other command already in the history is answered from it.
+            let answered = history
+                .outcome_of(meta.request_id.as_str())
+                .filter(|_| !command.converges());
+            if let Some((version, stream_sequence)) = answered {
+                return Ok(CommandOutcome {
+                    task_id,
+                    version,
+                    stream_sequence,
+                    unchanged: true,
+                });
+            }
+            if let Some(expected) = meta.expected_version {
+                if expected != history.state.version {
+                    return Err(AppError::VersionConflict {
+                        task_id,
+                        expected,
+                        actual: history.state.version,
+                    });
+                }
+            }
+            let events = decide(&history.state, &command, now).map_err(|error| match error {
+                DomainError::NotAssigned => AppError::TaskNotFound(task_id),
+                other => AppError::Domain(other),
+            })?;
+            if events.is_empty() {
+                return Ok(CommandOutcome {
+                    task_id,
+                    version: history.state.version,
+                    stream_sequence: history.last_sequence,
+                    unchanged: true,
+                });
+            }
+            match self.append_all(&history, events, meta, now).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(LogError::Conflict { .. })
+                    if meta.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
+                {
+                    tracing::debug!(%task_id, attempt, "lost an append race; deciding again");
+                }
+                Err(LogError::Conflict { .. }) if meta.expected_version.is_some() => {
+                    let actual = self
+                        .load(task_id, Some(&history.plan_id))
+                        .await?
+                        .map_or(0, |fresh| fresh.state.version);
+                    return Err(AppError::VersionConflict {
+                        task_id,
+                        expected: history.state.version,
+                        actual,
+                    });
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    /// Appends `events` after `history`, each sealed to the one before, and keeps the
+    /// history they make in the cache.
+    async fn append_all(
+        &self,
+        history: &TaskHistory,
+        events: Vec<dondoc_domain::TaskEvent>,
+        meta: &CommandMeta,
+        now: OffsetDateTime,
+    ) -> Result<CommandOutcome, LogError> {
+        let mut next = history.clone();
+        let mut all_duplicates = true;
+        let count = events.len();
+        for (index, event) in events.into_iter().enumerate() {
+            let envelope = EventEnvelope::new(
+                Uuid::new_v4(),
+                next.task_id,
+                next.plan_id.clone(),
+                next.state.version + 1,
+                now,
+                meta.actor.clone(),
+                meta.request_id.clone(),
+                event,
+            )
+            .sealed(next.last_hash.clone());
+            let appended = self.log.append(&envelope, next.last_sequence).await?;
+            if appended.duplicate {
+                // The log holds an earlier attempt's event under this message id, whose
+                // hash is not ours: chaining the next event to ours would break the
+                // chain, and caching ours would misstate the head. Decide again on the
+                // task as the log has it.
+                if index + 1 < count {
+                    return Err(LogError::Conflict {
+                        subject: dondoc_eventlog::task_subject(&next.plan_id, &next.task_id),
+                        expected_last_sequence: next.last_sequence,
+                    });
+                }
+                return Ok(CommandOutcome {
+                    task_id: next.task_id,
+                    version: envelope.version,
+                    stream_sequence: appended.sequence,
+                    unchanged: all_duplicates,
+                });
+            }
+            all_duplicates = false;
+            if next.record(appended.sequence, &envelope).is_err() {
+                // Unreachable: the envelope's version follows `next` by construction.
+                break;
+            }
+        }
+        let outcome = CommandOutcome {
+            task_id: next.task_id,
+            version: next.state.version,
+            stream_sequence: next.last_sequence,
+            unchanged: false,
+        };
+        self.histories.put(Arc::new(next));
+        Ok(outcome)
+    }
+
+    /// The cached history of the task, if any, without asking the log: possibly behind
+    /// it, never ahead.
+    pub(crate) fn cached(&self, task_id: &TaskId) -> Option<Arc<TaskHistory>> {
+        self.histories.get(task_id)
+    }
+
+    /// The task as the log has it now: the cached history brought up to date from the
+    /// stream leader. `None` if the task has no events.
+    pub(crate) async fn load(
+        &self,
+        task_id: TaskId,
+        plan_id: Option<&PlanId>,
+    ) -> Result<Option<Arc<TaskHistory>>, AppError> {
+        let cached = self.histories.get(&task_id);
+        let (plan_hint, after) = match &cached {
+            Some(history) => (Some(&history.plan_id), history.last_sequence),
+            None => (plan_id, 0),
+        };
+        let newer = self.log.read_task(plan_hint, &task_id, after).await?;
+        if newer.is_empty() {
+            return Ok(cached);
+        }
+        let mut history = cached.unwrap_or_else(|| {
+            Arc::new(TaskHistory::empty(
+                task_id,
+                newer[0].envelope.plan_id.clone(),
+            ))
+        });
+        let updating = Arc::make_mut(&mut history);
+        for recorded in &newer {
+            updating.record(recorded.sequence, &recorded.envelope)?;
+        }
+        self.histories.put(history.clone());
+        Ok(Some(history))
+    }
+}

@@ -1,0 +1,269 @@
+//! Opening and closing the stack, the one way every command that runs it does: the NATS
+//! server (an embedded child, one at a URL, or the one a running `dondoc up` publishes),
+//! the event log, a projection with its feeder, the tracker, the deadline worker.
+//!
+//! Shutdown runs the start backwards: whatever serves stops first (the caller's), then
+//! the worker, then the feeder (which flushes sled), then an embedded nats-server gets
+//! SIGTERM and is waited for, so nothing is left running.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use dondoc_agencies::AgencyDirectory;
+use dondoc_app::{
+    Clock, DeadlineRules, DeadlineWorker, ProjectionFeeder, Settled, Tracker, TrackerParts,
+};
+use dondoc_domain::TaskId;
+use dondoc_eventlog::{EventLog, EventLogOptions};
+use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
+use dondoc_projection::ProjectionStore;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{DeadlineArgs, EmbeddedNatsArgs, SettledArg};
+
+/// The file where a running `dondoc up` publishes its embedded nats-server's URL, so
+/// that `dondoc worker` and `dondoc sweep` beside it find it without flags.
+pub const NATS_URL_FILE: &str = "nats.url";
+
+/// The NATS server this process uses.
+pub struct Nats {
+    url: String,
+    /// The child started for this process, with the URL file it published (if any).
+    embedded: Option<(NatsServer, Option<PathBuf>)>,
+}
+
+impl Nats {
+    /// The server at `url`, or else the data directory's own, started as a child with
+    /// its store in `<data_dir>/nats`. With `publish`, the child's URL is written to
+    /// `<data_dir>/nats.url` while it runs.
+    pub fn url_or_embedded(
+        url: Option<&str>,
+        data_dir: &Path,
+        embedded: &EmbeddedNatsArgs,
+        publish: bool,
+    ) -> anyhow::Result<Self> {
+        if let Some(url) = url {
+            return Ok(Self {
+                url: url.to_owned(),
+                embedded: None,
+            });
+        }
+        let binary = match &embedded.nats_server_bin {
+            Some(binary) => binary.clone(),
+            None => locate_nats_server()?,
+        };
+        let mut options = NatsServerOptions::in_data_dir(binary, &data_dir.join("nats"));
+        options.sync_always = !embedded.no_fsync;
+        if embedded.no_fsync {
+            tracing::warn!(
+                "JetStream fsync per write is off: acknowledged events can be lost on power failure"
+            );
+        }
+        let server = NatsServer::start(&options).context("starting the embedded nats-server")?;
+        tracing::info!(url = server.client_url(), pid = server.pid(), store = %options.store_dir.display(), "embedded nats-server running");
+        let url = server.client_url().to_owned();
+        let url_file = if publish {
+            let file = data_dir.join(NATS_URL_FILE);
+            std::fs::write(&file, format!("{url}\n"))
+                .with_context(|| format!("writing {}", file.display()))?;
+            Some(file)
+        } else {
+            None
+        };
+        Ok(Self {
+            url,
+            embedded: Some((server, url_file)),
+        })
+    }
+
+    /// The server at `url`, or else the one the `dondoc up` running in `data_dir`
+    /// published.
+    pub fn url_or_published(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        let url = match url {
+            Some(url) => url.to_owned(),
+            None => {
+                let file = data_dir.join(NATS_URL_FILE);
+                let url = std::fs::read_to_string(&file).with_context(|| {
+                    format!(
+                        "no --nats given and {} is missing: is `dondoc up --data-dir {}` running?",
+                        file.display(),
+                        data_dir.display()
+                    )
+                })?;
+                url.trim().to_owned()
+            }
+        };
+        Ok(Self {
+            url,
+            embedded: None,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops an embedded server (SIGTERM, waited for) and removes its URL file.
+    pub fn stop(self) -> anyhow::Result<()> {
+        if let Some((server, url_file)) = self.embedded {
+            if let Some(file) = url_file {
+                let _ = std::fs::remove_file(file);
+            }
+            tracing::info!(pid = server.pid(), "stopping the embedded nats-server");
+            server.stop().context("stopping the embedded nats-server")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a stack is made of.
+pub struct StackConfig<'a> {
+    pub nats_url: &'a str,
+    pub stream_replicas: usize,
+    /// The sled projection's directory (each process has its own).
+    pub projection_dir: &'a Path,
+    /// Wipe the projection first: it is rebuilt from the stream.
+    pub rebuild_projection: bool,
+    pub clock: Arc<dyn Clock>,
+    pub directory: AgencyDirectory,
+    pub rules: DeadlineRules,
+}
+
+/// The event log, a projection kept by its feeder, and the tracker over them.
+pub struct Stack {
+    pub log: EventLog,
+    pub tracker: Tracker,
+    stream_replicas: usize,
+    /// Changes from the feeder, subscribed before it started (for a deadline worker).
+    changes: Option<broadcast::Receiver<TaskId>>,
+    stop_feeder: watch::Sender<bool>,
+    feeder: JoinHandle<()>,
+}
+
+impl Stack {
+    pub async fn open(config: StackConfig<'_>) -> anyhow::Result<Self> {
+        let log = EventLog::connect(
+            config.nats_url,
+            &EventLogOptions {
+                replicas: config.stream_replicas,
+            },
+        )
+        .await
+        .with_context(|| format!("opening the event log at {}", config.nats_url))?;
+        let dir = config.projection_dir;
+        let store = ProjectionStore::open(dir)
+            .with_context(|| format!("opening the projection at {}", dir.display()))?;
+        if config.rebuild_projection {
+            tracing::info!("wiping the projection; it is rebuilt from the stream");
+            store.wipe().context("wiping the projection")?;
+        }
+        let (feeder, progress) =
+            ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
+        let changes = feeder.subscribe_changes();
+        let (stop_feeder, feeder_stopped) = watch::channel(false);
+        let feeder = tokio::spawn(feeder.run(feeder_stopped));
+        let tracker = Tracker::new(TrackerParts {
+            log: log.clone(),
+            projection: store,
+            progress,
+            clock: config.clock,
+            directory: config.directory,
+            rules: config.rules,
+        });
+        Ok(Self {
+            log,
+            tracker,
+            stream_replicas: config.stream_replicas,
+            changes: Some(changes),
+            stop_feeder,
+            feeder,
+        })
+    }
+
+    /// Starts the deadline worker on this stack's projection, publishing reminders on
+    /// the reminder stream (created if missing).
+    pub async fn start_worker(
+        &mut self,
+        deadlines: &DeadlineArgs,
+        settled: &SettledArg,
+    ) -> anyhow::Result<RunningWorker> {
+        let worker = self.deadline_worker(deadlines).await?;
+        if settled.print_settled {
+            tokio::spawn(print_settled(worker.settled()));
+        }
+        let changes = self
+            .changes
+            .take()
+            .context("a stack runs one deadline worker")?;
+        let (stop, stopped) = watch::channel(false);
+        tracing::info!(reminders = %self.tracker.rules().reminders, "deadline worker running");
+        Ok(RunningWorker {
+            stop,
+            task: tokio::spawn(worker.run(changes, stopped)),
+        })
+    }
+
+    /// A deadline worker on this stack, not started (for one pass: `dondoc sweep`).
+    pub async fn deadline_worker(
+        &self,
+        deadlines: &DeadlineArgs,
+    ) -> anyhow::Result<DeadlineWorker> {
+        let reminders = self
+            .log
+            .reminder_channel(&deadlines.reminder_channel_options(self.stream_replicas))
+            .await
+            .context("opening the reminder stream")?;
+        Ok(self.tracker.deadline_worker(reminders))
+    }
+
+    /// Stops the feeder (which flushes the projection) and waits for it.
+    pub async fn shutdown(self) {
+        let _ = self.stop_feeder.send(true);
+        let _ = self.feeder.await;
+    }
+}
+
+/// Prints each time the worker settles (`--print-settled`), until it is gone.
+async fn print_settled(mut settled: watch::Receiver<Option<Settled>>) {
+    while settled.changed().await.is_ok() {
+        let Some(Settled { clock, applied }) = *settled.borrow_and_update() else {
+            continue;
+        };
+        println!(
+            "dondoc worker settled at {} through sequence {applied}",
+            dondoc_domain::rfc3339(clock)
+        );
+    }
+}
+
+/// A deadline worker running on a stack.
+pub struct RunningWorker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningWorker {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("Ctrl-C: shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
+}
