@@ -574,6 +574,7 @@ async fn resuming_watch(
         // Disconnect mid-stream; events go on being appended meanwhile.
         drop(events);
         drop(audit);
+        // Paces the reconnections (not a wait for anything): appends fall in between.
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
 }
@@ -616,6 +617,8 @@ async fn a_watcher_resumed_from_its_last_sequence_sees_every_event_once() {
             expected_a.push(done.stream_sequence);
         }
         last = done.stream_sequence;
+        // Paces the appends (not a wait for anything), so that watchers come and go
+        // between them.
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     plan_a_done.store(*expected_a.last().unwrap(), Ordering::SeqCst);

@@ -1,7 +1,6 @@
 //! Bad input to the importer: each case gives a clear error naming the file and what is
 //! wrong, and records nothing.
 
-
 use tonic::Code;
 
 use crate::support::{cli, import_seed_004, spawn_dondoc, TestNats};

@@ -1,7 +1,9 @@
 //! Reports and coordination through gRPC: read-your-writes, optimistic concurrency,
 //! idempotent retries, and the status codes of refused commands.
 
-use crate::support::{import_seed_004, report, spawn_dondoc, Dondoc, TestNats};
+use std::time::Duration;
+
+use crate::support::{eventually, import_seed_004, report, spawn_dondoc, Dondoc, TestNats};
 use dondoc_api::pb;
 use tonic::Code;
 
@@ -261,23 +263,25 @@ async fn commands_are_unavailable_while_nats_is_down_and_work_again_after() {
 
     fixture.nats.restart(port);
     // The client reconnects on its own; retry with the same request id until it does.
-    let mut recorded = None;
-    for _ in 0..100 {
-        match client
-            .submit_report(report(&task_id, "during-outage", 1, None))
-            .await
-        {
-            Ok(response) => {
-                recorded = Some(response.into_inner());
-                break;
+    let recorded = eventually(
+        "recorded once NATS is back",
+        Duration::from_secs(10),
+        || {
+            let mut client = client.clone();
+            let task_id = task_id.clone();
+            async move {
+                match client
+                    .submit_report(report(&task_id, "during-outage", 1, None))
+                    .await
+                {
+                    Ok(response) => Ok(response.into_inner()),
+                    Err(status) if status.code() == Code::Unavailable => Err(format!("{status:?}")),
+                    Err(status) => panic!("unexpected {status:?}"),
+                }
             }
-            Err(status) if status.code() == Code::Unavailable => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            Err(status) => panic!("unexpected {status:?}"),
-        }
-    }
-    let recorded = recorded.expect("recorded once NATS is back");
+        },
+    )
+    .await;
     assert_eq!(recorded.version, 2);
     assert_eq!(fixture.nats.event_count().await, 77);
 }

@@ -6,6 +6,7 @@
 //! working-day rule (`LITERAL_POLICY`), so that its 2024-Q1 deadline is 00:00 on 25 March
 //! 2024 (the presets' working-day rule moves it to the 26th: the 24th is a Sunday).
 
+use std::time::Duration;
 
 use dondoc_api::pb;
 use dondoc_api::TaskServiceClient;
@@ -13,7 +14,7 @@ use tonic::transport::Channel;
 use tonic::Code;
 
 use crate::support::{
-    self, list_all, seed_004_text, spawn_dondoc_with, workspace_root, Dondoc, TestNats,
+    self, eventually, list_all, seed_004_text, spawn_dondoc_with, workspace_root, Dondoc, TestNats,
 };
 
 const PRETEND_NOW: &str = "2024-03-20T09:00:00+07:00";
@@ -934,9 +935,8 @@ async fn the_cli_queries_and_commands_deadlines() {
         ],
     );
     // Commands answer once appended; the projection may take a moment to show them.
-    let mut scorecard = serde_json::Value::Null;
-    for _ in 0..50 {
-        scorecard = serde_json::from_str(&cli(
+    let scorecard = eventually("the answer counted", Duration::from_secs(5), || async {
+        let scorecard: serde_json::Value = serde_json::from_str(&cli(
             &stack,
             &[
                 "scorecard",
@@ -951,10 +951,12 @@ async fn the_cli_queries_and_commands_deadlines() {
         ))
         .unwrap();
         if scorecard["rows"][0]["reported_on_time"] == 1 {
-            break;
+            Ok(scorecard)
+        } else {
+            Err(scorecard.to_string())
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let row = &scorecard["rows"][0];
     assert_eq!(row["period"], "2024-Q1");
     assert_eq!(

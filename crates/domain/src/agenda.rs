@@ -24,9 +24,10 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::command::TaskCommand;
 use crate::error::InvalidInput;
 use crate::obligation::{obligations_through, Obligation, ObligationContext};
-use crate::task::{TaskCommand, TaskState};
+use crate::task::TaskState;
 use crate::vietnam_time::in_vietnam;
 
 /// How long before a deadline reminders go out. Invariant: non-empty offsets are

@@ -9,15 +9,17 @@ use uuid::Uuid;
 
 use super::*;
 use crate::calendar::{deadline_for, HolidayCalendar};
+use crate::debtor::Debtor;
+use crate::decide::decide;
 use crate::error::DomainError;
 use crate::event::{
     AppendixRowRef, Duty, EventEnvelope, PlanReporting, RequestKind, TaskAssigned, TaskEvent,
 };
 use crate::ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
-use crate::obligation::{obligations, Debtor};
+use crate::obligation::obligations;
 use crate::period::ReportingPeriod;
 use crate::policy::ReportingPolicy;
-use crate::task::{apply, decide};
+use crate::task::apply;
 use crate::timeframe::Timeframe;
 
 const VN_JSON: &str = include_str!("../../../deploy/holidays/vn.json");

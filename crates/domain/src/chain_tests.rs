@@ -1,3 +1,6 @@
+//! Tests of the hash chain: seals over the stored bytes, links between a task's events,
+//! and what verification reports when either is broken.
+
 use proptest::prelude::*;
 use time::macros::datetime;
 use uuid::Uuid;

@@ -11,6 +11,9 @@
 mod agenda;
 mod calendar;
 mod chain;
+mod command;
+mod debtor;
+mod decide;
 mod error;
 mod event;
 mod ids;
@@ -26,6 +29,9 @@ pub use calendar::{
     deadline_for, deadlines_for_year, is_on_time, Deadline, DeadlineKind, HolidayCalendar,
 };
 pub use chain::{check_seal, sha256_hex, BrokenLink, ChainSummary, ChainVerifier, Seal};
+pub use command::TaskCommand;
+pub use debtor::Debtor;
+pub use decide::{changed_fields, decide};
 pub use error::{DomainError, InvalidInput};
 pub use event::{
     AppendixRowRef, CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope, ExtraColumn,
@@ -35,15 +41,15 @@ pub use event::{
 };
 pub use ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
 pub use obligation::{
-    obligations, obligations_through, roll_ups, task_status, AppliedExtension, Debtor, GroupRollUp,
+    obligations, obligations_through, roll_ups, task_status, AppliedExtension, GroupRollUp,
     Obligation, ObligationContext, ObligationSource, ObligationStatus, TaskStatus,
 };
 pub use period::ReportingPeriod;
 pub use policy::{ReportingPolicy, ReportingPolicySpec, PRESET_NAMES};
 pub use task::{
-    apply, changed_fields, decide, replay, Amendment, Answer, Assignment, Coordination, Extension,
-    MissingMark, OverdueMark, ReminderMark, Report, ReportRequest, RequestOverdueMark, Succession,
-    TaskCommand, TaskState, VersionGap,
+    apply, replay, Amendment, Answer, Assignment, Coordination, Extension, MissingMark,
+    OverdueMark, ReminderMark, Report, ReportRequest, RequestOverdueMark, Succession, TaskState,
+    VersionGap,
 };
 pub use timeframe::{Schedule, Timeframe};
 pub use vietnam_time::{in_vietnam, rfc3339, start_of_day, VIETNAM_OFFSET};

@@ -66,11 +66,12 @@ use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
 
 use crate::calendar::{deadlines_for_year, Deadline, HolidayCalendar};
+use crate::command::TaskCommand;
 use crate::event::{Duty, RequestKind};
 use crate::ids::AgencyName;
 use crate::period::ReportingPeriod;
 use crate::policy::ReportingPolicy;
-use crate::task::{Extension, TaskCommand, TaskState};
+use crate::task::{Extension, TaskState};
 use crate::timeframe::Schedule;
 use crate::vietnam_time::in_vietnam;
 
@@ -99,46 +100,6 @@ impl<'a> ObligationContext<'a> {
 
 fn no_group_members(_: &AgencyName) -> Option<Vec<AgencyName>> {
     None
-}
-
-/// Who owes a duty of a task now, and by when: the facts about obligations that a command
-/// depending on them carries (`TaskCommand::ExtendDeadline`, `AnswerRequest`), since
-/// group membership and the holiday calendar are not part of the aggregate. The caller
-/// derives them from the task's obligations (`Debtor::of_duty`); `decide` refuses on them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Debtor {
-    pub agency: AgencyName,
-    /// The group the agency owes it through, for a fanned-out obligation.
-    pub via_group: Option<AgencyName>,
-    /// The deadline in force.
-    pub due: OffsetDateTime,
-}
-
-impl Debtor {
-    /// The debtors of `duty` among `obligations`, in their order.
-    pub fn of_duty(obligations: &[Obligation], duty: &Duty) -> Vec<Self> {
-        obligations
-            .iter()
-            .filter(|obligation| obligation.duty == *duty)
-            .map(|obligation| Self {
-                agency: obligation.agency.clone(),
-                via_group: obligation.via_group.clone(),
-                due: obligation.due,
-            })
-            .collect()
-    }
-
-    /// Whether this is `agency`'s debt: in its own name, or through the group it names.
-    pub fn is(&self, agency: &AgencyName) -> bool {
-        owed_by(&self.agency, self.via_group.as_ref(), agency)
-    }
-}
-
-/// Whether an obligation of `agency` (through `via_group`) is `wanted`'s: the same agency,
-/// or the group itself (a group's report covers its members).
-fn owed_by(agency: &AgencyName, via_group: Option<&AgencyName>, wanted: &AgencyName) -> bool {
-    let key = wanted.match_key();
-    agency.match_key() == key || via_group.is_some_and(|group| group.match_key() == key)
 }
 
 /// Where an obligation comes from.
@@ -214,7 +175,7 @@ impl ObligationStatus {
 impl Obligation {
     /// Whether `agency` owes it: in its own name or, for a group, by a member through it.
     pub fn is_owed_by(&self, agency: &AgencyName) -> bool {
-        owed_by(&self.agency, self.via_group.as_ref(), agency)
+        crate::debtor::owed_by(&self.agency, self.via_group.as_ref(), agency)
     }
 
     /// The reporting period of a periodic obligation.

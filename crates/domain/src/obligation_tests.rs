@@ -6,8 +6,9 @@ use time::macros::datetime;
 use time::Duration;
 
 use super::*;
+use crate::decide::decide;
 use crate::event::{AppendixRowRef, TaskAssigned};
-use crate::task::{decide, Assignment, Report};
+use crate::task::{Assignment, Report};
 use crate::timeframe::Timeframe;
 
 const VN_JSON: &str = include_str!("../../../deploy/holidays/vn.json");

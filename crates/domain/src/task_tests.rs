@@ -6,11 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::*;
-use crate::event::{AppendixRowRef, EventEnvelope, TaskAssigned, CURRENT_SCHEMA_VERSION};
-use crate::ids::{PlanId, RequestId, TaskId};
-use crate::obligation::Debtor;
-use crate::policy::ReportingPolicy;
-use crate::timeframe::Timeframe;
+use crate::*;
 
 fn agency(name: &str) -> AgencyName {
     AgencyName::parse(name).unwrap()

@@ -49,20 +49,7 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
     let nats = TestNats::start();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
-    let first = Replica::start(
-        &nats.url(),
-        &dir.path().join("first"),
-        clock.clone(),
-        rules("none"),
-    )
-    .await;
-    let second = Replica::start(
-        &nats.url(),
-        &dir.path().join("second"),
-        clock.clone(),
-        rules("none"),
-    )
-    .await;
+    let (first, second) = Replica::pair(&nats.url(), dir.path(), &clock, "none").await;
     let summary = first
         .tracker
         .imports()
@@ -153,20 +140,7 @@ async fn two_workers_send_each_reminder_once_on_the_agency_subject() {
     let nats = TestNats::start();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(FixedClock::new(datetime!(2023-01-10 09:00 +07:00)));
-    let first = Replica::start(
-        &nats.url(),
-        &dir.path().join("first"),
-        clock.clone(),
-        rules("7d,3d,1d"),
-    )
-    .await;
-    let second = Replica::start(
-        &nats.url(),
-        &dir.path().join("second"),
-        clock.clone(),
-        rules("7d,3d,1d"),
-    )
-    .await;
+    let (first, second) = Replica::pair(&nats.url(), dir.path(), &clock, "7d,3d,1d").await;
     first
         .tracker
         .imports()

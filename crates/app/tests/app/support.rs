@@ -74,6 +74,32 @@ impl Replica {
         }
     }
 
+    /// Two replicas on one clock and the same rules, each with a projection of its own
+    /// under `dir`: two processes deciding side by side.
+    pub async fn pair(
+        nats_url: &str,
+        dir: &Path,
+        clock: &Arc<FixedClock>,
+        reminders: &str,
+    ) -> (Self, Self) {
+        (
+            Self::start(
+                nats_url,
+                &dir.join("first"),
+                clock.clone(),
+                rules(reminders),
+            )
+            .await,
+            Self::start(
+                nats_url,
+                &dir.join("second"),
+                clock.clone(),
+                rules(reminders),
+            )
+            .await,
+        )
+    }
+
     /// Stops the feeder and waits for it (it flushes the projection).
     pub async fn stop(self) -> ProjectionStore {
         let _ = self.stop_feeder.send(true);

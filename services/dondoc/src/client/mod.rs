@@ -11,11 +11,46 @@ pub mod obligations;
 mod render;
 pub mod tasks;
 
+use std::future::Future;
+
 use anyhow::Context;
-use dondoc_api::{AuditServiceClient, TaskServiceClient};
+use dondoc_api::{pb, AuditServiceClient, TaskServiceClient};
 use tonic::transport::Channel;
 
 use crate::config::ServerArg;
+
+/// What every task command takes besides its own fields.
+#[derive(Debug, clap::Args)]
+pub struct CommandArgs {
+    /// Idempotency key (default: a new UUID; pass your own to make retries safe).
+    #[arg(long)]
+    request_id: Option<String>,
+    /// Refuse unless the task is at this version.
+    #[arg(long)]
+    expected_version: Option<u64>,
+    #[command(flatten)]
+    server: ServerArg,
+}
+
+/// Connects, sends the command `call` builds from a client, the request id and the
+/// expected version, and prints the outcome; `action` says what failed, if it does.
+async fn run_command<Fut>(
+    args: &CommandArgs,
+    action: &str,
+    call: impl FnOnce(TaskServiceClient<Channel>, String, Option<u64>) -> Fut,
+) -> anyhow::Result<()>
+where
+    Fut: Future<Output = Result<tonic::Response<pb::CommandResponse>, tonic::Status>>,
+{
+    let client = task_service(&args.server).await?;
+    let request_id = new_request_id(args.request_id.clone());
+    let response = call(client, request_id, args.expected_version)
+        .await
+        .map_err(status_error(action))?
+        .into_inner();
+    render::print_command(&response);
+    Ok(())
+}
 
 async fn task_service(server: &ServerArg) -> anyhow::Result<TaskServiceClient<Channel>> {
     TaskServiceClient::connect(server.server.clone())

@@ -4,7 +4,7 @@
 
 use dondoc_api::pb;
 
-use super::{new_request_id, render, status_error, task_service};
+use super::{new_request_id, render, run_command, status_error, task_service, CommandArgs};
 use crate::config::{instant_arg, ScorecardArgs, ServerArg};
 
 #[derive(Debug, clap::Args)]
@@ -29,13 +29,8 @@ pub struct ExtendArgs {
     /// Who grants the extension (the plan's owner).
     #[arg(long)]
     by: String,
-    /// Idempotency key (default: a new UUID).
-    #[arg(long)]
-    request_id: Option<String>,
-    #[arg(long)]
-    expected_version: Option<u64>,
     #[command(flatten)]
-    server: ServerArg,
+    command: CommandArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,13 +74,8 @@ pub struct AnswerArgs {
     agency: String,
     #[arg(long)]
     content: String,
-    /// Idempotency key (default: a new UUID).
-    #[arg(long)]
-    request_id: Option<String>,
-    #[arg(long)]
-    expected_version: Option<u64>,
     #[command(flatten)]
-    server: ServerArg,
+    command: CommandArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,24 +108,26 @@ pub struct OverdueArgs {
 }
 
 pub async fn extend(args: ExtendArgs) -> anyhow::Result<()> {
-    let mut client = task_service(&args.server).await?;
-    let response = client
-        .extend_deadline(pb::ExtendDeadlineRequest {
-            task_id: args.task,
-            request_id: new_request_id(args.request_id),
-            period: args.period.unwrap_or_default(),
-            request_key: args.request.unwrap_or_default(),
-            agency: args.agency.unwrap_or_default(),
-            new_due: args.until,
-            reason: args.reason,
-            granted_by: args.by,
-            expected_version: args.expected_version,
-        })
-        .await
-        .map_err(status_error("extending the deadline"))?
-        .into_inner();
-    render::print_command(&response);
-    Ok(())
+    run_command(
+        &args.command,
+        "extending the deadline",
+        |mut client, request_id, expected_version| async move {
+            client
+                .extend_deadline(pb::ExtendDeadlineRequest {
+                    task_id: args.task,
+                    request_id,
+                    period: args.period.unwrap_or_default(),
+                    request_key: args.request.unwrap_or_default(),
+                    agency: args.agency.unwrap_or_default(),
+                    new_due: args.until,
+                    reason: args.reason,
+                    granted_by: args.by,
+                    expected_version,
+                })
+                .await
+        },
+    )
+    .await
 }
 
 pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
@@ -173,21 +165,23 @@ pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
 }
 
 pub async fn answer(args: AnswerArgs) -> anyhow::Result<()> {
-    let mut client = task_service(&args.server).await?;
-    let response = client
-        .answer_request(pb::AnswerRequestRequest {
-            task_id: args.task,
-            request_id: new_request_id(args.request_id),
-            request_key: args.request,
-            agency: args.agency,
-            content: args.content,
-            expected_version: args.expected_version,
-        })
-        .await
-        .map_err(status_error("answering the request"))?
-        .into_inner();
-    render::print_command(&response);
-    Ok(())
+    run_command(
+        &args.command,
+        "answering the request",
+        |mut client, request_id, expected_version| async move {
+            client
+                .answer_request(pb::AnswerRequestRequest {
+                    task_id: args.task,
+                    request_id,
+                    request_key: args.request,
+                    agency: args.agency,
+                    content: args.content,
+                    expected_version,
+                })
+                .await
+        },
+    )
+    .await
 }
 
 pub async fn upcoming(args: UpcomingArgs) -> anyhow::Result<()> {

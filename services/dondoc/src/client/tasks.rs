@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use dondoc_api::pb;
 
-use super::{new_request_id, render, status_error, task_service};
+use super::{render, run_command, status_error, task_service, CommandArgs};
 use crate::config::{DirectoryArg, ServerArg};
 
 #[derive(Debug, clap::Args)]
@@ -86,14 +86,8 @@ pub struct ReportArgs {
     period: String,
     #[arg(long)]
     content: String,
-    /// Idempotency key (default: a new UUID; pass your own to make retries safe).
-    #[arg(long)]
-    request_id: Option<String>,
-    /// Refuse unless the task is at this version.
-    #[arg(long)]
-    expected_version: Option<u64>,
     #[command(flatten)]
-    server: ServerArg,
+    command: CommandArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -105,12 +99,8 @@ pub struct CoordinateArgs {
     agency: String,
     #[arg(long)]
     note: String,
-    #[arg(long)]
-    request_id: Option<String>,
-    #[arg(long)]
-    expected_version: Option<u64>,
     #[command(flatten)]
-    server: ServerArg,
+    command: CommandArgs,
 }
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
@@ -262,36 +252,40 @@ pub async fn tasks(command: TasksCommand) -> anyhow::Result<()> {
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let mut client = task_service(&args.server).await?;
-    let response = client
-        .submit_report(pb::SubmitReportRequest {
-            task_id: args.task,
-            request_id: new_request_id(args.request_id),
-            agency: args.agency,
-            period: args.period,
-            content: args.content,
-            expected_version: args.expected_version,
-        })
-        .await
-        .map_err(status_error("submitting the report"))?
-        .into_inner();
-    render::print_command(&response);
-    Ok(())
+    run_command(
+        &args.command,
+        "submitting the report",
+        |mut client, request_id, expected_version| async move {
+            client
+                .submit_report(pb::SubmitReportRequest {
+                    task_id: args.task,
+                    request_id,
+                    agency: args.agency,
+                    period: args.period,
+                    content: args.content,
+                    expected_version,
+                })
+                .await
+        },
+    )
+    .await
 }
 
 pub async fn coordinate(args: CoordinateArgs) -> anyhow::Result<()> {
-    let mut client = task_service(&args.server).await?;
-    let response = client
-        .record_coordination(pb::RecordCoordinationRequest {
-            task_id: args.task,
-            request_id: new_request_id(args.request_id),
-            agency: args.agency,
-            note: args.note,
-            expected_version: args.expected_version,
-        })
-        .await
-        .map_err(status_error("recording coordination"))?
-        .into_inner();
-    render::print_command(&response);
-    Ok(())
+    run_command(
+        &args.command,
+        "recording coordination",
+        |mut client, request_id, expected_version| async move {
+            client
+                .record_coordination(pb::RecordCoordinationRequest {
+                    task_id: args.task,
+                    request_id,
+                    agency: args.agency,
+                    note: args.note,
+                    expected_version,
+                })
+                .await
+        },
+    )
+    .await
 }
