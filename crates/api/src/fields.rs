@@ -7,7 +7,8 @@
 
 use dondoc_app::{AppError, CommandMeta, PeriodFilter, ScorecardQuery};
 use dondoc_domain::{
-    in_vietnam, AgencyName, InvalidInput, PlanId, ReportingPeriod, RequestId, RequestKind,
+    check_instant, check_text, quoted, AgencyName, InvalidInput, PlanId, ReportingPeriod,
+    RequestId, RequestKind,
 };
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -49,14 +50,13 @@ pub(crate) fn instant(field: &'static str, raw: &str) -> Result<Option<OffsetDat
     if raw.is_empty() {
         return Ok(None);
     }
-    OffsetDateTime::parse(raw, &Rfc3339)
-        .map(|instant| Some(in_vietnam(instant)))
-        .map_err(|error| {
-            invalid(InvalidInput::new(
-                field,
-                format!("{raw:?} is not {INSTANT_EXAMPLE} ({error})"),
-            ))
-        })
+    let instant = OffsetDateTime::parse(raw, &Rfc3339).map_err(|error| {
+        invalid(InvalidInput::new(
+            field,
+            format!("{} is not {INSTANT_EXAMPLE} ({error})", quoted(raw)),
+        ))
+    })?;
+    check_instant(field, instant).map(Some).map_err(invalid)
 }
 
 pub(crate) fn required_instant(field: &'static str, raw: &str) -> Result<OffsetDateTime, Status> {
@@ -66,6 +66,20 @@ pub(crate) fn required_instant(field: &'static str, raw: &str) -> Result<OffsetD
             format!("required: {INSTANT_EXAMPLE}"),
         ))
     })
+}
+
+/// A text field, checked before any work: within its limit, no control character (but
+/// line breaks and tabs in `multiline` text) nor bidirectional mark. The aggregate checks
+/// again (`decide`); this refuses early and names the request's field.
+pub(crate) fn text<'a>(
+    field: &'static str,
+    raw: &'a str,
+    limit: usize,
+    multiline: bool,
+) -> Result<&'a str, Status> {
+    check_text(field, raw.trim(), limit, multiline)
+        .map(|()| raw)
+        .map_err(invalid)
 }
 
 pub(crate) fn agency(field: &'static str, raw: &str) -> Result<AgencyName, Status> {
@@ -89,7 +103,7 @@ pub(crate) fn request_kind(raw: &str) -> Result<RequestKind, Status> {
         "coordination" => Ok(RequestKind::Coordination),
         _ => Err(invalid(InvalidInput::new(
             "kind",
-            format!("{raw:?} must be \"ad_hoc\" or \"coordination\""),
+            format!("{} must be \"ad_hoc\" or \"coordination\"", quoted(raw)),
         ))),
     }
 }
@@ -156,7 +170,13 @@ mod tests {
         let parsed = instant("as_of", "2024-03-24T17:00:00Z").unwrap().unwrap();
         assert_eq!(rfc3339(parsed), "2024-03-25T00:00:00+07:00");
         assert_eq!(parsed.offset().whole_hours(), 7);
-        for bad in ["yesterday", "2024-03-25", "2024-03-25 00:00"] {
+        for bad in [
+            "yesterday",
+            "2024-03-25",
+            "2024-03-25 00:00",
+            "9999-12-31T23:59:59Z",
+            "1999-01-01T00:00:00+07:00",
+        ] {
             let status = instant("from", bad).unwrap_err();
             assert_eq!(status.code(), Code::InvalidArgument);
             assert!(

@@ -37,8 +37,10 @@ pub mod pb {
 pub use pb::audit_service_client::AuditServiceClient;
 pub use pb::task_service_client::TaskServiceClient;
 
-/// The largest request the task service reads.
-pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
+/// The largest request either service reads: an appendix of 4 MiB (the reader's limit)
+/// and the rest of its request. A larger one is refused by tonic with OUT_OF_RANGE
+/// before it is decoded.
+pub const MAX_REQUEST_BYTES: usize = 5 * 1024 * 1024;
 
 /// The fully qualified name the task service answers to (for health checks).
 pub const TASK_SERVICE_NAME: &str = "dondoc.v1.TaskService";
@@ -90,12 +92,21 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
-        .add_service(pb::task_service_server::TaskServiceServer::new(
-            TaskApi::new(tracker.commands(), tracker.imports(), tracker.queries()),
-        ))
-        .add_service(pb::audit_service_server::AuditServiceServer::new(
-            AuditApi::new(tracker.auditor(), streams_stopping),
-        ))
+        .add_service(
+            pb::task_service_server::TaskServiceServer::new(TaskApi::new(
+                tracker.commands(),
+                tracker.imports(),
+                tracker.queries(),
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
+        .add_service(
+            pb::audit_service_server::AuditServiceServer::new(AuditApi::new(
+                tracker.auditor(),
+                streams_stopping,
+            ))
+            .max_decoding_message_size(MAX_REQUEST_BYTES),
+        )
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

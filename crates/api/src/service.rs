@@ -7,14 +7,14 @@ use dondoc_app::{
     UpcomingQuery,
 };
 use dondoc_domain::{
-    rfc3339, Duty, InvalidInput, PlanId, ReportingPeriod, RequestId, RequestKey, TaskId,
+    limits, rfc3339, Duty, InvalidInput, PlanId, ReportingPeriod, RequestId, RequestKey, TaskId,
 };
 use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::fields::{
     actor, agency, command_meta, instant, invalid, optional, optional_agency, request_kind,
-    required_instant, scorecard_query,
+    required_instant, scorecard_query, text,
 };
 use crate::pb;
 use crate::status::to_status;
@@ -47,10 +47,12 @@ impl pb::task_service_server::TaskService for TaskApi {
         request: Request<pb::ImportPlanRequest>,
     ) -> Result<Response<pb::ImportPlanResponse>, Status> {
         let request = request.into_inner();
-        let source_name = match request.source_name.trim() {
+        let source_name = match text("source_name", &request.source_name, 255, false)?.trim() {
             "" => "appendix".to_owned(),
             name => name.to_owned(),
         };
+        text("actor", &request.actor, limits::SHORT_TEXT, false)?;
+        text("province", &request.province, 100, false)?;
         let import = ImportPlan {
             plan_id: PlanId::parse(&request.plan_id).map_err(invalid)?,
             plan_year: request.plan_year,
@@ -142,7 +144,7 @@ impl pb::task_service_server::TaskService for TaskApi {
                 task_id(&request.task_id)?,
                 period,
                 &reporter,
-                &request.content,
+                text("content", &request.content, limits::REPORT_CONTENT, true)?,
                 &meta,
             )
             .await
@@ -166,7 +168,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             .record_coordination(
                 task_id(&request.task_id)?,
                 &coordinator,
-                &request.note,
+                text("note", &request.note, limits::NOTE, true)?,
                 &meta,
             )
             .await
@@ -203,8 +205,9 @@ impl pb::task_service_server::TaskService for TaskApi {
             duty,
             agency: optional_agency("agency", &request.agency)?,
             new_due: required_instant("new_due", &request.new_due)?,
-            reason: request.reason,
-            granted_by: request.granted_by.clone(),
+            reason: text("reason", &request.reason, limits::SHORT_TEXT, true)?.to_owned(),
+            granted_by: text("granted_by", &request.granted_by, limits::SHORT_TEXT, false)?
+                .to_owned(),
         };
         let meta = command_meta(
             &request.request_id,
@@ -234,7 +237,7 @@ impl pb::task_service_server::TaskService for TaskApi {
                 .map(|raw| agency("agencies", raw))
                 .collect::<Result<_, _>>()?,
             due: required_instant("due", &request.due)?,
-            subject: request.subject,
+            subject: text("subject", &request.subject, limits::SHORT_TEXT, false)?.to_owned(),
             requested_by: agency("requested_by", &request.requested_by)?,
         };
         let meta = command_meta(
@@ -271,7 +274,13 @@ impl pb::task_service_server::TaskService for TaskApi {
         )?;
         let outcome = self
             .commands
-            .answer_request(task_id, &request_key, &answerer, &request.content, &meta)
+            .answer_request(
+                task_id,
+                &request_key,
+                &answerer,
+                text("content", &request.content, limits::REPORT_CONTENT, true)?,
+                &meta,
+            )
             .await
             .map_err(to_status)?;
         Ok(convert::command_response(outcome))

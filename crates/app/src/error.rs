@@ -45,7 +45,7 @@ pub enum AppError {
     },
 
     /// Rows that cannot become tasks; nothing was imported. Kind: Invalid.
-    #[error("{source_name}: {} row(s) rejected: {}", .problems.len(), .problems.join("; "))]
+    #[error("{source_name}: {} row(s) rejected: {}", .problems.len(), first_problems(.problems))]
     RejectedRows {
         source_name: String,
         problems: Vec<String>,
@@ -58,6 +58,18 @@ pub enum AppError {
     /// The aggregate refused the command. Kind: per variant (`DomainError`'s "Handling").
     #[error(transparent)]
     Domain(#[from] DomainError),
+
+    /// A request id the task's history holds for a different command: a request id names
+    /// one request. Kind: AlreadyExists.
+    #[error(
+        "request_id {request_id} was already used on task {task_id} for a different command; \
+         send a new command under a new request_id (the same command again answers with \
+         its first outcome)"
+    )]
+    RequestIdReused {
+        task_id: TaskId,
+        request_id: dondoc_domain::RequestId,
+    },
 
     /// The client pinned a version the task no longer has. Kind: Conflict.
     #[error("task {task_id} is at version {actual}, not the expected {expected}")]
@@ -93,6 +105,16 @@ pub enum AppError {
     Projection(#[from] ProjectionError),
 }
 
+/// The first problems of a rejected import, so that a table of errors stays a message.
+fn first_problems(problems: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut shown = problems[..problems.len().min(SHOWN)].join("; ");
+    if problems.len() > SHOWN {
+        shown.push_str(&format!("; … and {} more", problems.len() - SHOWN));
+    }
+    shown
+}
+
 impl AppError {
     /// What the failure means for the caller (module docs).
     pub fn kind(&self) -> ErrorKind {
@@ -111,6 +133,7 @@ impl AppError {
                 | DomainError::DeadlineNotPassed { .. } => ErrorKind::Refused,
                 DomainError::RequestKeyTaken { .. } => ErrorKind::AlreadyExists,
             },
+            Self::RequestIdReused { .. } => ErrorKind::AlreadyExists,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::NotCaughtUp(_) => ErrorKind::Unavailable,
             Self::VersionGap { .. } => ErrorKind::Internal,

@@ -146,7 +146,8 @@ pub fn parse_appendix_with(text: &str, options: &ParseOptions) -> Result<Appendi
     let text = decode::normalize(text);
     let lines: Vec<&str> = text.lines().collect();
     let names = NameMatcher::new(&options.known_agencies);
-    match detect::find_table(&lines)? {
+    let found = detect::find_table(&lines)?;
+    let mut appendix = match found {
         Found::TabSeparated { index, header } => {
             table::parse_tab_separated(&lines, index, &header, &names)
         }
@@ -160,5 +161,38 @@ pub fn parse_appendix_with(text: &str, options: &ParseOptions) -> Result<Appendi
             csv_table::parse(&text, offset, index, &header, delimiter, &names)
         }
         Found::PdfText { index, header } => pdf_text::parse(&lines, index, &header, &names),
+    }?;
+    if appendix.format == SourceFormat::TabSeparated {
+        let before = rows_before_header(&lines, appendix.header_line - 1);
+        appendix.warnings.splice(0..0, before);
     }
+    Ok(appendix)
+}
+
+/// Lines above a tab-separated table's header that look like rows of it (a row number,
+/// then two or more cells): text before the header is the document's, not the
+/// table's, so they are not read as tasks, and a warning names each one rather than
+/// letting it vanish (a header moved below the first row, say).
+fn rows_before_header(lines: &[&str], header_index: usize) -> Vec<ParseWarning> {
+    lines[..header_index]
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| {
+            let cells: Vec<&str> = line.split('\t').map(str::trim).collect();
+            let numbered = cells.first().is_some_and(|first| {
+                !first.is_empty() && first.chars().all(|c| c.is_ascii_digit() || c == '.')
+            });
+            numbered && cells.iter().filter(|cell| !cell.is_empty()).count() >= 3
+        })
+        .map(|(index, _)| ParseWarning {
+            line: index + 1,
+            column: None,
+            message: format!(
+                "line {} looks like a row of the table, but comes before its header (line \
+                 {}): it is not imported; move the header above it",
+                index + 1,
+                header_index + 1
+            ),
+        })
+        .collect()
 }

@@ -347,3 +347,27 @@ fn adversarial_delimited_text_stays_linear() {
         })
     );
 }
+
+#[test]
+fn a_row_above_the_header_is_reported_not_lost() {
+    let text = "Kế hoạch năm 2023\n\
+                1.1\tViệc một\tSở Y tế\tSở Nội vụ\n\
+                TT\tTên nhiệm vụ\tCơ quan chủ trì\tCơ quan phối hợp\n\
+                1.2\tViệc hai\tSở Y tế\t\n";
+    let appendix = parse_appendix(text).unwrap();
+    assert_eq!(appendix.rows.len(), 1);
+    let warning = appendix
+        .warnings
+        .iter()
+        .find(|warning| warning.line == 2)
+        .expect("a warning names line 2");
+    assert!(
+        warning.message.contains("before its header (line 3)"),
+        "{}",
+        warning.message
+    );
+    assert!(
+        !appendix.warnings.iter().any(|warning| warning.line == 1),
+        "prose before the table is the document's"
+    );
+}

@@ -12,6 +12,7 @@ use crate::debtor::Debtor;
 use crate::event::{Duty, RequestKind, TaskAssigned};
 use crate::ids::{AgencyName, RequestKey};
 use crate::period::ReportingPeriod;
+use crate::task::TaskState;
 
 /// What a client or worker asks of a task. Imperative names; the events are past tense.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +104,65 @@ pub enum TaskCommand {
 }
 
 impl TaskCommand {
+    /// Whether the fact recorded at `version` of `state` is what this command asks for,
+    /// i.e. this is the same request sent again. Compared on what the caller gives (texts
+    /// trimmed, as `decide` records them), not on facts the command carries from
+    /// elsewhere (`debtors`). Convergent commands are decided again, not answered from the
+    /// history (`converges`): for them it is always true.
+    pub fn matches_recorded(&self, state: &TaskState, version: u64) -> bool {
+        match self {
+            Self::SubmitReport {
+                period,
+                reported_by,
+                content,
+            } => state.reports.iter().any(|report| {
+                report.version == version
+                    && report.period == *period
+                    && report.reported_by == *reported_by
+                    && report.content == content.trim()
+            }),
+            Self::RecordCoordination { agency, note } => {
+                state.coordinations.iter().any(|coordination| {
+                    coordination.version == version
+                        && coordination.agency == *agency
+                        && coordination.note == note.trim()
+                })
+            }
+            Self::ExtendDeadline {
+                duty,
+                agency,
+                new_due,
+                reason,
+                granted_by,
+                debtors: _,
+            } => state.extensions.iter().any(|extension| {
+                extension.version == version
+                    && extension.duty == *duty
+                    && extension.agency == *agency
+                    && extension.new_due == *new_due
+                    && extension.reason == reason.trim()
+                    && extension.granted_by == granted_by.trim()
+            }),
+            Self::AnswerRequest {
+                request_key,
+                answered_by,
+                content,
+                debtors: _,
+            } => state.answers.iter().any(|answer| {
+                answer.version == version
+                    && answer.request_key == *request_key
+                    && answer.answered_by == *answered_by
+                    && answer.content == content.trim()
+            }),
+            Self::AssignTask(_)
+            | Self::FlagMissingFromAppendix { .. }
+            | Self::MarkOverdue { .. }
+            | Self::RequestReport { .. }
+            | Self::MarkRequestOverdue { .. }
+            | Self::RecordReminder { .. } => true,
+        }
+    }
+
     /// Whether deciding this command again after it was applied decides nothing: its
     /// events bring the state to a fixed point (assignment, flags, overdue marks). Such a
     /// command can be retried by re-deciding; any other must be deduplicated by its

@@ -18,6 +18,7 @@ use crate::event::{
 use crate::ids::{AgencyName, RequestKey};
 use crate::policy::ReportingPolicy;
 use crate::task::{ReportRequest, TaskState};
+use crate::text::{check_text, limits};
 use crate::vietnam_time::in_vietnam;
 
 /// Decides which events `command` produces against `state` at `now`.
@@ -454,10 +455,21 @@ pub fn changed_fields(before: &TaskAssigned, after: &TaskAssigned) -> Vec<&'stat
     .collect()
 }
 
+/// A caller's text, trimmed: not empty, within its limit, without forbidden characters
+/// (`text.rs`). Long text (contents, notes, reasons) may hold line breaks and tabs.
 fn non_empty_text(field: &str, text: &str) -> Result<String, InvalidInput> {
+    let (limit, multiline) = match field {
+        "content" => (limits::REPORT_CONTENT, true),
+        "note" => (limits::NOTE, true),
+        "reason" => (limits::SHORT_TEXT, true),
+        // A title comes from an appendix row, whose reader checks its cells.
+        "title" => (usize::MAX, true),
+        _ => (limits::SHORT_TEXT, false),
+    };
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(InvalidInput::new(field, "must not be empty"));
     }
+    check_text(field, trimmed, limit, multiline)?;
     Ok(trimmed.to_owned())
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::InvalidInput;
+use crate::text::{check_text, limits, quoted};
 
 /// Namespace of the UUIDv5 task ids. Changing it would re-key every task: never do.
 const TASK_ID_NAMESPACE: Uuid = Uuid::from_u128(0x5d0c_d0c0_7a5c_4e1d_9b1a_2023_0000_0001);
@@ -31,7 +32,10 @@ impl PlanId {
         if raw.is_empty() || raw.len() > 64 || !raw.chars().all(valid_char) {
             return Err(InvalidInput::new(
                 "plan_id",
-                format!("{raw:?} must be 1-64 characters of a-z, 0-9, '-' or '_'"),
+                format!(
+                    "{} must be 1-64 characters of a-z, 0-9, '-' or '_'",
+                    quoted(raw)
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -91,7 +95,7 @@ impl TaskId {
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         Uuid::parse_str(raw)
             .map(Self)
-            .map_err(|_| InvalidInput::new("task_id", format!("{raw:?} is not a UUID")))
+            .map_err(|_| InvalidInput::new("task_id", format!("{} is not a UUID", quoted(raw))))
     }
 
     pub fn as_uuid(&self) -> Uuid {
@@ -117,7 +121,10 @@ impl RequestId {
         if raw.is_empty() || raw.len() > 128 || !raw.chars().all(|c| c.is_ascii_graphic()) {
             return Err(InvalidInput::new(
                 "request_id",
-                format!("{raw:?} must be 1-128 printable ASCII characters without spaces"),
+                format!(
+                    "{} must be 1-128 printable ASCII characters without spaces",
+                    quoted(raw)
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -162,7 +169,10 @@ impl RequestKey {
         if raw.is_empty() || raw.len() > 64 || !raw.chars().all(valid_char) {
             return Err(InvalidInput::new(
                 "request_key",
-                format!("{raw:?} must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.' or ':'"),
+                format!(
+                    "{} must be 1-64 characters of A-Z, a-z, 0-9, '-', '_', '.' or ':'",
+                    quoted(raw)
+                ),
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -201,12 +211,26 @@ impl fmt::Display for RequestKey {
 pub struct AgencyName(String);
 
 impl AgencyName {
+    /// A name a caller gives: at most 300 characters on one line, no control character
+    /// or bidirectional mark (`text.rs`).
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        check_text("agency", raw.trim(), limits::AGENCY_NAME, false)?;
+        Self::from_stored(raw)
+    }
+
+    /// A name as events store it: only non-empty once whitespace is collapsed, as every
+    /// build has checked. Stricter rules for new input never make a stored event
+    /// unreadable.
+    fn from_stored(raw: &str) -> Result<Self, InvalidInput> {
         let collapsed = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        if collapsed.is_empty() || collapsed.chars().count() > 300 {
+        if collapsed.is_empty() || collapsed.chars().count() > limits::AGENCY_NAME {
             return Err(InvalidInput::new(
                 "agency",
-                format!("{raw:?} must be a non-empty name of at most 300 characters"),
+                format!(
+                    "{} must be a non-empty name of at most {} characters",
+                    quoted(raw),
+                    limits::AGENCY_NAME
+                ),
             ));
         }
         Ok(Self(collapsed))
@@ -225,7 +249,7 @@ impl AgencyName {
 impl TryFrom<String> for AgencyName {
     type Error = InvalidInput;
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        Self::parse(&raw)
+        Self::from_stored(&raw)
     }
 }
 

@@ -21,6 +21,7 @@ mod obligation;
 mod period;
 mod policy;
 mod task;
+mod text;
 mod timeframe;
 mod vietnam_time;
 
@@ -51,5 +52,9 @@ pub use task::{
     OverdueMark, ReminderMark, Report, ReportRequest, RequestOverdueMark, Succession, TaskState,
     VersionGap,
 };
+pub use text::{check_text, limits, quoted};
 pub use timeframe::{Schedule, Timeframe};
-pub use vietnam_time::{in_vietnam, rfc3339, start_of_day, VIETNAM_OFFSET};
+pub use vietnam_time::{
+    check_instant, in_vietnam, rfc3339, start_of_day, EARLIEST_INSTANT, LATEST_INSTANT,
+    VIETNAM_OFFSET,
+};

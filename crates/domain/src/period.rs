@@ -19,34 +19,35 @@ pub enum ReportingPeriod {
 }
 
 impl ReportingPeriod {
+    /// A period a caller gives, exactly as the event format writes it: `YYYY` or
+    /// `YYYY-Qn` (n in 1..=4), years 2000..=2100. Nothing else is read as a period: not
+    /// "2023-q1", "+2023", " 2023" or "2023-Q01".
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let invalid = || {
             InvalidInput::new(
                 "period",
                 format!(
-                    "{raw:?} must be a year (\"2023\") or a quarter (\"2023-Q1\" .. \"2023-Q4\")"
+                    "{} must be a year (\"2023\") or a quarter (\"2023-Q1\" .. \"2023-Q4\")",
+                    crate::text::quoted(raw)
                 ),
             )
         };
-        let raw_trimmed = raw.trim();
-        let (year_text, quarter_text) = match raw_trimmed.split_once(['-', ' ']) {
-            Some((year_text, quarter_text)) => (year_text, Some(quarter_text)),
-            None => (raw_trimmed, None),
-        };
-        let year: i32 = year_text.parse().map_err(|_| invalid())?;
+        let bytes = raw.as_bytes();
+        let year_digits = bytes.len() >= 4 && bytes[..4].iter().all(u8::is_ascii_digit);
+        if !year_digits {
+            return Err(invalid());
+        }
+        let year: i32 = raw[..4].parse().map_err(|_| invalid())?;
         if !(2000..=2100).contains(&year) {
             return Err(invalid());
         }
-        match quarter_text {
-            None => Ok(Self::Year(year)),
-            Some(quarter_text) => {
-                let digits = quarter_text.strip_prefix(['Q', 'q']).ok_or_else(invalid)?;
-                let quarter: u8 = digits.parse().map_err(|_| invalid())?;
-                if !(1..=4).contains(&quarter) {
-                    return Err(invalid());
-                }
-                Ok(Self::Quarter { year, quarter })
-            }
+        match &bytes[4..] {
+            [] => Ok(Self::Year(year)),
+            [b'-', b'Q', quarter @ b'1'..=b'4'] => Ok(Self::Quarter {
+                year,
+                quarter: quarter - b'0',
+            }),
+            _ => Err(invalid()),
         }
     }
 
@@ -106,13 +107,30 @@ mod tests {
             ReportingPeriod::Year(2023)
         );
         assert_eq!(
-            ReportingPeriod::parse("2024-q3").unwrap(),
+            ReportingPeriod::parse("2024-Q3").unwrap(),
             ReportingPeriod::Quarter {
                 year: 2024,
                 quarter: 3
             }
         );
-        for bad in ["", "23", "2023-Q5", "2023-Q0", "2023-X1", "1999", "Q1"] {
+        for bad in [
+            "",
+            "23",
+            "2023-Q5",
+            "2023-Q0",
+            "2023-X1",
+            "1999",
+            "Q1",
+            "2023-q1",
+            "2023-Q1 ",
+            " 2023",
+            "+2023",
+            "2023-Q01",
+            "2023 Q1",
+            "2023-Q",
+            "２０２３",
+            "2023-Q1\0",
+        ] {
             assert!(ReportingPeriod::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

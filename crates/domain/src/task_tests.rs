@@ -1589,3 +1589,33 @@ fn an_event_is_the_next_one_already_applied_or_a_gap() {
         })
     );
 }
+
+#[test]
+fn a_command_matches_what_its_request_recorded_and_nothing_else() {
+    let mut scenario = given(vec![TaskEvent::TaskAssigned(assignment(None))]);
+    let report = |content: &str| TaskCommand::SubmitReport {
+        period: ReportingPeriod::Quarter {
+            year: 2023,
+            quarter: 1,
+        },
+        reported_by: agency("Sở TT&TT"),
+        content: content.into(),
+    };
+    let events = scenario.when(report(" Đã tổ chức "), MARCH_2023).unwrap();
+    scenario.record(events[0].clone(), MARCH_2023);
+    let state = replay(&scenario.history);
+    assert!(
+        report("Đã tổ chức").matches_recorded(&state, 2),
+        "the same, trimmed"
+    );
+    assert!(!report("Đã tổ chức khác").matches_recorded(&state, 2));
+    assert!(
+        !report("Đã tổ chức").matches_recorded(&state, 1),
+        "another version"
+    );
+    let note = TaskCommand::RecordCoordination {
+        agency: agency("Sở TT&TT"),
+        note: "Đã tổ chức".into(),
+    };
+    assert!(!note.matches_recorded(&state, 2), "another kind of command");
+}

@@ -20,7 +20,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 /// The nats-server version the project installs and tests against (deploy/install-nats-server.sh).
-pub const PINNED_NATS_SERVER_VERSION: &str = "2.12.8";
+pub const PINNED_NATS_SERVER_VERSION: &str = "2.15.1";
 
 /// Where `deploy/install-nats-server.sh` puts the binary, relative to the workspace root.
 pub const INSTALL_RELATIVE_PATH: &str = ".tools/nats-server/bin/nats-server";
@@ -332,6 +332,23 @@ mod tests {
         let config = render_config(&options, Path::new("/d/p"), Path::new("/d/l"));
         assert!(!config.contains("sync_interval"), "{config}");
         assert!(config.contains("port: 4333"), "{config}");
+    }
+
+    #[test]
+    fn the_install_script_and_the_located_binary_are_the_pinned_version() {
+        let script = include_str!("../../../deploy/install-nats-server.sh");
+        assert!(
+            script.contains(&format!("VERSION=\"{PINNED_NATS_SERVER_VERSION}\"")),
+            "deploy/install-nats-server.sh installs another version than {PINNED_NATS_SERVER_VERSION}"
+        );
+        let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
+        let output = Command::new(&binary).arg("--version").output().unwrap();
+        let version = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            version.contains(&format!("v{PINNED_NATS_SERVER_VERSION}")),
+            "{} is {version}, not the pinned {PINNED_NATS_SERVER_VERSION}",
+            binary.display()
+        );
     }
 
     #[test]

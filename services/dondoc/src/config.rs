@@ -220,9 +220,13 @@ pub struct ScorecardArgs {
 
 /// Parses an RFC 3339 instant ("2024-03-25T00:00:00+07:00").
 pub fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|err| {
-        format!("{text:?} is not an RFC 3339 instant like 2024-03-25T00:00:00+07:00: {err}")
-    })
+    let instant = OffsetDateTime::parse(text, &Rfc3339).map_err(|err| {
+        format!(
+            "{} is not an RFC 3339 instant like 2024-03-25T00:00:00+07:00: {err}",
+            dondoc_domain::quoted(text)
+        )
+    })?;
+    dondoc_domain::check_instant("instant", instant).map_err(|error| error.message)
 }
 
 /// Checks an RFC 3339 instant on the command line, keeping the text as written (the

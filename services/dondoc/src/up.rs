@@ -1,14 +1,14 @@
 //! `dondoc up`: the whole stack in one process.
 //!
 //! Start order: embedded nats-server (unless --nats) → the stack (event log, projection
-//! and feeder, tracker; `stack.rs`) → deadline worker (unless --no-worker) → sample
-//! plans (first start only) → gRPC. Shutdown (Ctrl-C or SIGTERM) runs it backwards.
+//! and feeder, tracker; `stack.rs`) → deadline worker (unless --no-worker) → the
+//! projection caught up with the log as it stood at start → sample plans (only into a
+//! log that holds nothing else) → gRPC. Shutdown (Ctrl-C or SIGTERM) runs it backwards.
 //!
 //! The embedded server's client URL is written to `<data-dir>/nats.url` while it runs,
 //! so that `dondoc sweep` and `dondoc worker` beside it find it without flags.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use anyhow::Context;
 use dondoc_app::{ImportPlan, Imports};
@@ -20,8 +20,6 @@ use crate::config::{
 };
 use crate::samples::SAMPLE_PLANS;
 use crate::stack::{shutdown_signal, Nats, Stack, StackConfig};
-
-const SAMPLE_MARKER: &str = "samples-imported";
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
@@ -84,8 +82,16 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
     } else {
         Some(stack.start_worker(&args.deadlines, &args.settled).await?)
     };
+    // Serve only a projection that has caught up with the log as it stood at start (a
+    // rebuilt one, above all).
+    stack
+        .tracker
+        .queries()
+        .catch_up()
+        .await
+        .context("bringing the projection up to the log")?;
     if !args.no_sample {
-        import_samples_once(&stack.tracker.imports(), data_dir).await?;
+        import_samples(&stack.tracker.imports()).await?;
     }
 
     let listener = TcpListener::bind(args.listen)
@@ -107,21 +113,26 @@ async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Imports each sample plan that no earlier start imported. Imports are idempotent, so
-/// a lost marker file only costs a pass that records nothing.
-async fn import_samples_once(imports: &Imports, data_dir: &Path) -> anyhow::Result<()> {
-    let marker = data_dir.join(SAMPLE_MARKER);
-    let mut imported: Vec<String> = std::fs::read_to_string(&marker)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    for sample in &SAMPLE_PLANS {
-        if imported.iter().any(|done| done == sample.plan_id) {
-            continue;
-        }
+/// Imports the sample plans when the log holds nothing else: on a first start, or to
+/// complete one that was interrupted. Never into a log holding any other plan's events
+/// (a store created with `--no-sample`, a production log). Imports are idempotent, so
+/// samples imported before record nothing again.
+async fn import_samples(imports: &Imports) -> anyhow::Result<()> {
+    let plans = SAMPLE_PLANS
+        .iter()
+        .map(|sample| PlanId::parse(sample.plan_id))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !imports
+        .log_holds_only(&plans)
+        .await
+        .context("reading the log before importing the sample plans")?
+    {
+        tracing::info!("the log holds other plans: no sample plan is imported");
+        return Ok(());
+    }
+    for (sample, plan_id) in SAMPLE_PLANS.iter().zip(plans) {
         let import = ImportPlan {
-            plan_id: PlanId::parse(sample.plan_id)?,
+            plan_id,
             plan_year: sample.plan_year,
             source_name: sample.source_name.to_owned(),
             content: sample.text.to_owned(),
@@ -144,9 +155,6 @@ async fn import_samples_once(imports: &Imports, data_dir: &Path) -> anyhow::Resu
             warnings = summary.warnings.len(),
             "sample plan imported"
         );
-        imported.push(sample.plan_id.to_owned());
-        std::fs::write(&marker, imported.join("\n") + "\n")
-            .with_context(|| format!("writing {}", marker.display()))?;
     }
     Ok(())
 }

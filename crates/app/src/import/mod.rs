@@ -18,6 +18,7 @@ pub use preview::{
 use std::sync::Arc;
 
 use dondoc_domain::{PlanId, RequestId, TaskCommand, TaskId};
+use dondoc_eventlog::{ReplayFilter, ReplayStart};
 use dondoc_projection::TaskQuery;
 use futures::{StreamExt, TryStreamExt};
 
@@ -53,6 +54,24 @@ pub struct Imports {
 impl Imports {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
+    }
+
+    /// Whether every event of the log belongs to one of `plans` (so for an empty log):
+    /// read from the first event, stopping at the first of another plan. What decides
+    /// whether a start may import the sample plans: into an empty log, or to complete an
+    /// interrupted first start, never into a log of record holding anything else.
+    pub async fn log_holds_only(&self, plans: &[PlanId]) -> Result<bool, AppError> {
+        let mut events = self
+            .shared
+            .log()
+            .replay(&ReplayFilter::All, ReplayStart::Sequence(1), None)
+            .await?;
+        while let Some(event) = events.try_next().await? {
+            if !plans.contains(&event.envelope.plan_id) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// What `import` would record, without recording anything.

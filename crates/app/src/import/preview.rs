@@ -8,8 +8,8 @@
 
 use dondoc_appendix::{parse_appendix_with, AppendixRow, ParseOptions, SourceFormat};
 use dondoc_domain::{
-    AgencyName, AppendixRowRef, ExtraColumn, InvalidInput, PlanId, PlanReporting, ReportingPolicy,
-    RequestId, Schedule, TaskAssigned, TaskId, Timeframe, PRESET_NAMES,
+    check_text, AgencyName, AppendixRowRef, ExtraColumn, InvalidInput, PlanId, PlanReporting,
+    ReportingPolicy, RequestId, Schedule, TaskAssigned, TaskId, Timeframe, PRESET_NAMES,
 };
 
 use crate::agencies::{Agencies, Resolved};
@@ -35,7 +35,8 @@ pub fn reporting_policy(
             InvalidInput::new(
                 "policy",
                 format!(
-                    "{name:?} is not a preset policy; the presets are {}",
+                    "{} is not a preset policy; the presets are {}",
+                    dondoc_domain::quoted(name),
                     PRESET_NAMES.join(", ")
                 ),
             )
@@ -133,6 +134,17 @@ pub fn preview_import(import: &ImportPlan, agencies: &Agencies) -> Result<Import
             message: warning.message.clone(),
         })
         .collect();
+    if appendix.rows.len() > MAX_ROWS {
+        return Err(InvalidInput::new(
+            "content",
+            format!(
+                "{}: {} task rows, more than the limit of {MAX_ROWS} per import",
+                import.source_name,
+                appendix.rows.len()
+            ),
+        )
+        .into());
+    }
     let mut tasks = Vec::with_capacity(appendix.rows.len());
     let mut problems = Vec::new();
     for row in &appendix.rows {
@@ -161,12 +173,58 @@ pub fn preview_import(import: &ImportPlan, agencies: &Agencies) -> Result<Import
     })
 }
 
+/// The most rows an import takes.
+pub const MAX_ROWS: usize = 20_000;
+/// The most characters of a task's text (its title, its content).
+pub const MAX_TASK_TEXT: usize = 20_000;
+/// The most characters of an agency cell, or of any other cell.
+pub const MAX_CELL_TEXT: usize = 5_000;
+/// The most agencies one cell may name.
+pub const MAX_AGENCIES_PER_CELL: usize = 100;
+
+/// Refuses a row over a limit, or with text no field may hold, before anything is
+/// looked up: the checks are linear in the row, the lookups are not.
+fn check_row(row: &AppendixRow) -> Result<(), String> {
+    let mut texts: Vec<(&str, &str, usize)> = vec![
+        ("title", row.title.as_str(), MAX_TASK_TEXT),
+        ("lead", row.lead_text.as_str(), MAX_CELL_TEXT),
+        (
+            "coordinators",
+            row.coordinators_text.as_str(),
+            MAX_CELL_TEXT,
+        ),
+    ];
+    if let Some(content) = &row.content {
+        texts.push(("content", content, MAX_TASK_TEXT));
+    }
+    if let Some(timeframe) = &row.timeframe {
+        texts.push(("timeframe", timeframe, MAX_CELL_TEXT));
+    }
+    for (_, value) in &row.extra {
+        texts.push(("extra", value, MAX_CELL_TEXT));
+    }
+    for (field, text, limit) in texts {
+        check_text(field, text, limit, true).map_err(|error| format!("{error}"))?;
+    }
+    for (field, names) in [("lead", &row.lead), ("coordinators", &row.coordinators)] {
+        if names.len() > MAX_AGENCIES_PER_CELL {
+            return Err(format!(
+                "{field}: the cell names {} agencies, more than the limit of \
+                 {MAX_AGENCIES_PER_CELL}",
+                names.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn prepare_row(
     import: &ImportPlan,
     agencies: &Agencies,
     row: &AppendixRow,
     warnings: &mut Vec<ImportWarning>,
 ) -> Result<PreviewTask, String> {
+    check_row(row)?;
     let mut resolve = |field: &'static str, names: &[String]| -> Result<Vec<AgencyName>, String> {
         let mut resolved: Vec<AgencyName> = Vec::new();
         for written in names {

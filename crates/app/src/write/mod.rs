@@ -100,6 +100,14 @@ impl Writer {
                 .outcome_of(meta.request_id.as_str())
                 .filter(|_| !command.converges());
             if let Some((version, stream_sequence)) = answered {
+                // The payment-API rule: a key names one request. The same command again
+                // gets its first outcome; another command under the key is refused.
+                if !command.matches_recorded(&history.state, version) {
+                    return Err(AppError::RequestIdReused {
+                        task_id,
+                        request_id: meta.request_id.clone(),
+                    });
+                }
                 return Ok(CommandOutcome {
                     task_id,
                     version,

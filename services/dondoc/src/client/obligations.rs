@@ -4,6 +4,7 @@
 
 use dondoc_api::pb;
 
+use super::render::say;
 use super::{new_request_id, render, run_command, status_error, task_service, CommandArgs};
 use crate::config::{instant_arg, ScorecardArgs, ServerArg};
 
@@ -157,9 +158,11 @@ pub async fn request(args: RequestArgs) -> anyhow::Result<()> {
     } else {
         ""
     };
-    println!(
+    say!(
         "request {} on task {} now at version {}{note}",
-        response.request_key, response.task_id, response.version
+        response.request_key,
+        response.task_id,
+        response.version
     );
     Ok(())
 }
@@ -205,9 +208,11 @@ pub async fn upcoming(args: UpcomingArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    println!(
+    say!(
         "{}: deadlines from {} to {}",
-        response.agency, response.from, response.to
+        response.agency,
+        response.from,
+        response.to
     );
     render::print_obligations(&response.obligations);
     eprintln!("{} open obligation(s)", response.obligations.len());
@@ -233,7 +238,7 @@ pub async fn overdue(args: OverdueArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    println!("overdue as of {}", response.as_of);
+    say!("overdue as of {}", response.as_of);
     render::print_obligations(&response.obligations);
     eprintln!("{} overdue obligation(s)", response.obligations.len());
     Ok(())

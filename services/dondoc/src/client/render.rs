@@ -8,6 +8,39 @@ use dondoc_appendix::SourceFormat;
 use dondoc_domain::AgencyName;
 use serde_json::{json, Value};
 
+/// Prints a line for a person (`println!` arguments). Every control character and
+/// bidirectional mark in it, which only the server's data can bring, is shown as an
+/// escape (`\u{1b}`), so a name or a note can never move the cursor, recolour the
+/// terminal or reverse the line it is on.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::client::render::terminal_safe(&format!($($arg)*)))
+    };
+}
+pub(super) use say;
+
+/// `text` with control characters and bidirectional marks escaped (`say!`).
+pub(crate) fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 pub(super) fn truncate(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         text.to_owned()
@@ -17,29 +50,33 @@ pub(super) fn truncate(text: &str, max_chars: usize) -> String {
 }
 
 pub(super) fn print_task(task: &pb::Task) {
-    println!("task        {}", task.task_id);
-    println!(
+    say!("task        {}", task.task_id);
+    say!(
         "plan        {} (row {}, section {} {})",
-        task.plan_id, task.row_number, task.section_number, task.section_title
+        task.plan_id,
+        task.row_number,
+        task.section_number,
+        task.section_title
     );
-    println!(
+    say!(
         "version     {} (stream sequence {})",
-        task.version, task.stream_sequence
+        task.version,
+        task.stream_sequence
     );
-    println!("title       {}", task.title);
+    say!("title       {}", task.title);
     if !task.content.is_empty() {
-        println!("content     {}", task.content);
+        say!("content     {}", task.content);
     }
-    println!("lead        {}", task.lead_agencies.join("; "));
-    println!("coordinate  {}", task.coordinating_agencies.join("; "));
+    say!("lead        {}", task.lead_agencies.join("; "));
+    say!("coordinate  {}", task.coordinating_agencies.join("; "));
     if task.missing_from_appendix {
-        println!(
+        say!(
             "missing     from the plan's latest appendix since {}",
             task.missing_since
         );
     }
     for amendment in &task.amendments {
-        println!(
+        say!(
             "amended     {} at {} (v{})",
             amendment.changed.join(", "),
             amendment.amended_at,
@@ -52,24 +89,32 @@ pub(super) fn print_task(task: &pb::Task) {
         } else {
             &timeframe.text
         };
-        println!(
+        say!(
             "timeframe   {text} [{} from {}]",
-            timeframe.kind, timeframe.from_year
+            timeframe.kind,
+            timeframe.from_year
         );
     }
     for column in &task.extra_columns {
-        println!("{:<11} {}", column.header, column.value);
+        say!("{:<11} {}", column.header, column.value);
     }
     for report in &task.reports {
-        println!(
+        say!(
             "report      {} by {} at {} (v{}): {}",
-            report.period, report.agency, report.submitted_at, report.version, report.content
+            report.period,
+            report.agency,
+            report.submitted_at,
+            report.version,
+            report.content
         );
     }
     for coordination in &task.coordinations {
-        println!(
+        say!(
             "coordinated {} at {} (v{}): {}",
-            coordination.agency, coordination.recorded_at, coordination.version, coordination.note
+            coordination.agency,
+            coordination.recorded_at,
+            coordination.version,
+            coordination.note
         );
     }
     for overdue in &task.overdue {
@@ -78,9 +123,10 @@ pub(super) fn print_task(task: &pb::Task) {
         } else {
             format!(" by {}", overdue.agency)
         };
-        println!(
+        say!(
             "overdue     {}{who} (deadline {})",
-            overdue.period, overdue.deadline
+            overdue.period,
+            overdue.deadline
         );
     }
 }
@@ -91,9 +137,10 @@ pub(super) fn print_command(response: &pb::CommandResponse) {
     } else {
         ""
     };
-    println!(
+    say!(
         "task {} now at version {}{note}",
-        response.task_id, response.version
+        response.task_id,
+        response.version
     );
 }
 
@@ -112,7 +159,7 @@ pub(super) fn print_scorecard(
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
-    println!("scorecard as of {}", response.as_of);
+    say!("scorecard as of {}", response.as_of);
     let rows: Vec<Vec<String>> = response
         .rows
         .iter()
@@ -181,7 +228,7 @@ fn print_table(headers: &[&str], rows: &[Vec<String>]) {
                 }
             })
             .collect();
-        writeln!(stdout, "{}", text.join("  ")).is_ok()
+        writeln!(stdout, "{}", terminal_safe(&text.join("  "))).is_ok()
     };
     if !line(headers.to_vec()) {
         return;
@@ -296,7 +343,7 @@ pub(super) fn json_line(event: &pb::AuditEvent) -> String {
 }
 
 pub(super) fn text_line(event: &pb::AuditEvent) -> String {
-    format!(
+    let line = format!(
         "{:>8}  {}  {}  {}  v{:<3} {:<26} {}",
         event.stream_sequence,
         event.occurred_at,
@@ -305,7 +352,8 @@ pub(super) fn text_line(event: &pb::AuditEvent) -> String {
         event.version,
         event.r#type,
         event.actor
-    )
+    );
+    terminal_safe(&line).into_owned()
 }
 
 /// A dry run as text: one line per task, then the warnings; the summary on stderr.
@@ -313,7 +361,7 @@ pub(super) fn print_preview(preview: &ImportPreview) {
     for task in &preview.tasks {
         let assignment = &task.assignment;
         let lead: Vec<&str> = assignment.lead.iter().map(AgencyName::as_str).collect();
-        println!(
+        say!(
             "{:<6} {}  [{}]  {}",
             assignment.source.row_number,
             truncate(&assignment.title, 60),
@@ -322,9 +370,12 @@ pub(super) fn print_preview(preview: &ImportPreview) {
         );
     }
     for warning in &preview.warnings {
-        println!(
+        say!(
             "warning: line {} (row {}): {}: {}",
-            warning.line, warning.row_number, warning.field, warning.message
+            warning.line,
+            warning.row_number,
+            warning.field,
+            warning.message
         );
     }
     eprintln!(
@@ -397,4 +448,16 @@ pub(super) fn preview_json(preview: &ImportPreview) -> Value {
         "tasks": tasks,
         "warnings": warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bidi_marks_print_as_escapes() {
+        assert_eq!(terminal_safe("Sở Y tế"), "Sở Y tế");
+        assert_eq!(terminal_safe("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(terminal_safe("x\u{202e}y\0"), "x\\u{202e}y\\u{0}");
+    }
 }

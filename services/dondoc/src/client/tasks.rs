@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use dondoc_api::pb;
 
+use super::render::say;
 use super::{render, run_command, status_error, task_service, CommandArgs};
 use crate::config::{DirectoryArg, ServerArg};
 
@@ -168,7 +169,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         .await
         .map_err(status_error("import"))?
         .into_inner();
-    println!(
+    say!(
         "{} tasks: {} created, {} amended, {} unchanged, {} missing from this appendix (flagged); reporting policy {}",
         response.task_ids.len(),
         response.tasks_created,
@@ -178,9 +179,12 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         response.policy
     );
     for warning in &response.warnings {
-        println!(
+        say!(
             "warning: line {} (row {}): {}: {}",
-            warning.line, warning.row_number, warning.field, warning.message
+            warning.line,
+            warning.row_number,
+            warning.field,
+            warning.message
         );
     }
     Ok(())
@@ -215,7 +219,7 @@ pub async fn tasks(command: TasksCommand) -> anyhow::Result<()> {
                     if limit.is_some_and(|limit| shown >= limit) {
                         return Ok(());
                     }
-                    println!(
+                    say!(
                         "{}  {:<6} v{:<3} {}  [{}]",
                         task.task_id,
                         task.row_number,
