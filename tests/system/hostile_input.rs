@@ -497,3 +497,95 @@ async fn a_request_id_names_one_request() {
         "the new content was not recorded"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_message_on_the_log_is_quarantined_and_everything_goes_on() {
+    let mut fixture = start().await;
+    let (a, b) = {
+        let tasks = crate::support::list_all(&mut fixture.client, "qng", 0).await;
+        (tasks[0].task_id.clone(), tasks[1].task_id.clone())
+    };
+    // Garbage on A's subject, and A's first event copied onto B's subject, published
+    // straight to the stream as another local process could.
+    let jetstream = fixture._nats.jetstream().await;
+    let first_of_a = {
+        let stream = jetstream.get_stream("DONDOC_EVENTS").await.unwrap();
+        stream
+            .get_last_raw_message_by_subject(&format!("dondoc.events.task.qng.{a}"))
+            .await
+            .unwrap()
+            .payload
+    };
+    for (subject, payload) in [
+        (format!("dondoc.events.task.qng.{a}"), "not an event".into()),
+        (format!("dondoc.events.task.qng.{b}"), first_of_a),
+    ] {
+        jetstream
+            .publish(subject, payload)
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    // Both tasks stay usable, and the projection goes on past the foreign messages.
+    let mut versions = Vec::new();
+    for task_id in [&a, &b] {
+        let done = fixture
+            .client
+            .submit_report(pb::SubmitReportRequest {
+                task_id: task_id.clone(),
+                request_id: format!("after-{task_id}"),
+                agency: "Sở TT&TT".into(),
+                period: "2023-Q1".into(),
+                content: "Đã báo cáo".into(),
+                expected_version: None,
+            })
+            .await
+            .expect("a command on a task with a foreign message succeeds")
+            .into_inner();
+        assert_eq!(
+            done.version, 2,
+            "the foreign message is not one of its events"
+        );
+        versions.push(done);
+    }
+    let last = fixture._nats.last_sequence().await;
+    let listed = tokio::time::timeout(
+        Duration::from_secs(10),
+        crate::support::list_all(&mut fixture.client, "qng", last),
+    )
+    .await
+    .expect("the projection reaches the end of the log");
+    assert_eq!(listed.len(), 76);
+    for task in listed
+        .iter()
+        .filter(|task| task.task_id == a || task.task_id == b)
+    {
+        assert_eq!(task.version, 2);
+        assert_eq!(task.reports.len(), 1);
+    }
+    // The auditors' verification names the first foreign message.
+    let output = crate::support::cli()
+        .with_server(fixture.dondoc.endpoint())
+        .output(&["audit", "verify"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not a readable event"), "{stderr}");
+    // A projection rebuilt from the stream quarantines the same messages.
+    assert!(fixture.dondoc.terminate());
+    let compared = crate::support::cli().output(&[
+        "audit",
+        "compare",
+        "--data-dir",
+        fixture._data.path().to_str().unwrap(),
+        "--nats",
+        &fixture._nats.url(),
+    ]);
+    assert!(
+        compared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compared.stderr)
+    );
+    let table = String::from_utf8_lossy(&compared.stdout);
+    assert!(table.contains("quarantine"), "{table}");
+}

@@ -197,6 +197,7 @@ mod tests {
         assert_eq!(unavailable.kind(), ErrorKind::Unavailable);
         let unreadable = AppError::Log(LogError::Unreadable {
             sequence: 7,
+            subject: "dondoc.events.task.p.t".into(),
             reason: "not JSON".into(),
         });
         assert_eq!(unreadable.kind(), ErrorKind::Internal);

@@ -1,5 +1,8 @@
 //! The projection feeder: follows the event stream from the projection's checkpoint and
-//! applies each event, forever, resubscribing from the checkpoint after any failure.
+//! applies each event, forever, resubscribing from the checkpoint after any failure. A
+//! message that is not an event dondoc can apply is quarantined (recorded in the
+//! projection with the checkpoint, never applied), so one foreign message never stops
+//! the projection.
 //!
 //! Why an ordered consumer from the sled checkpoint and not a durable consumer's acks:
 //! the checkpoint is written in the same sled transaction as the change it covers, so
@@ -10,8 +13,8 @@
 use std::time::Duration;
 
 use dondoc_domain::TaskId;
-use dondoc_eventlog::EventLog;
-use dondoc_projection::{ProjectionError, ProjectionStore};
+use dondoc_eventlog::{EventLog, LogError};
+use dondoc_projection::{ProjectionError, ProjectionStore, Quarantined};
 use futures::StreamExt;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
@@ -112,7 +115,28 @@ impl ProjectionFeeder {
             "projection following the event stream"
         );
         while let Some(item) = events.next().await {
-            let recorded = item.map_err(|err| err.to_string())?;
+            let recorded = match item {
+                Ok(recorded) => recorded,
+                Err(LogError::Unreadable {
+                    sequence,
+                    subject,
+                    reason,
+                }) => {
+                    // Not an event dondoc can apply: kept aside, never applied, and the
+                    // projection goes on with everything else.
+                    tracing::error!(sequence, %subject, %reason, "quarantined a message of the event stream");
+                    self.store
+                        .quarantine(&Quarantined {
+                            sequence,
+                            subject,
+                            reason,
+                        })
+                        .map_err(|err| err.to_string())?;
+                    self.progress.send_replace(sequence);
+                    continue;
+                }
+                Err(other) => return Err(other.to_string()),
+            };
             self.store
                 .apply(recorded.sequence, &recorded.envelope)
                 .map_err(|err| err.to_string())?;

@@ -73,10 +73,15 @@ pub enum LogError {
         expected_last_sequence: u64,
     },
 
-    /// A stored message is not an event this build can read.
-    /// Handling: INTERNAL; the stream needs an upcaster, nothing is skipped.
-    #[error("stream message {sequence} cannot be read: {reason}")]
-    Unreadable { sequence: u64, reason: String },
+    /// A stored message is not an event this build can read: written by something else
+    /// than dondoc, or by a later build (which needs an upcaster here). Handling:
+    /// INTERNAL where an event is needed; the projection quarantines it and goes on.
+    #[error("stream message {sequence} on {subject} cannot be read: {reason}")]
+    Unreadable {
+        sequence: u64,
+        subject: String,
+        reason: String,
+    },
 }
 
 /// An event as stored: its stream sequence and envelope.
@@ -84,6 +89,18 @@ pub enum LogError {
 pub struct RecordedEvent {
     pub sequence: u64,
     pub envelope: EventEnvelope,
+}
+
+/// What `read_task` found on a task's subject.
+#[derive(Debug, Default)]
+pub struct TaskMessages {
+    /// The task's events, oldest first.
+    pub events: Vec<RecordedEvent>,
+    /// Messages on the subject that are not events of the task (each an `Unreadable`).
+    pub foreign: Vec<LogError>,
+    /// The stream sequence of the last message read (event or not), 0 for none: what
+    /// the next append on the subject must state.
+    pub last_sequence: u64,
 }
 
 /// What an append achieved.
@@ -220,20 +237,22 @@ impl EventLog {
         })
     }
 
-    /// The task's events stored after stream sequence `after_sequence`, oldest first,
-    /// read from the stream leader. Without `plan_id` the task is found under any plan
-    /// (a wildcard subject), for commands that name only the task.
+    /// The task's messages stored after stream sequence `after_sequence`, oldest first,
+    /// read from the stream leader: its events, and the messages on its subject that are
+    /// not events of it (`Unreadable`, for the caller to skip and report: the task's state
+    /// is its valid events). Without `plan_id` the task is found under any plan (a
+    /// wildcard subject), for commands that name only the task.
     pub async fn read_task(
         &self,
         plan_id: Option<&PlanId>,
         task_id: &TaskId,
         after_sequence: u64,
-    ) -> Result<Vec<RecordedEvent>, LogError> {
+    ) -> Result<TaskMessages, LogError> {
         let subject = match plan_id {
             Some(plan_id) => task_subject(plan_id, task_id),
             None => format!("{TASK_SUBJECT_PREFIX}.*.{task_id}"),
         };
-        let mut events = Vec::new();
+        let mut read = TaskMessages::default();
         let mut next_sequence = after_sequence + 1;
         loop {
             let result = self
@@ -249,9 +268,18 @@ impl EventLog {
                 Err(err) => return Err(unavailable("reading a task's events")(&err)),
             };
             next_sequence = message.sequence + 1;
-            events.push(decode(message.sequence, &message.payload)?);
+            read.last_sequence = message.sequence;
+            match decode(message.sequence, &message.subject, &message.payload) {
+                Ok(event) if event.envelope.task_id == *task_id => read.events.push(event),
+                Ok(event) => read.foreign.push(LogError::Unreadable {
+                    sequence: event.sequence,
+                    subject: message.subject.to_string(),
+                    reason: format!("an event of task {}", event.envelope.task_id),
+                }),
+                Err(unreadable) => read.foreign.push(unreadable),
+            }
         }
-        Ok(events)
+        Ok(read)
     }
 
     /// Every event from stream sequence `start_sequence` on, then each new one as it is
@@ -283,7 +311,7 @@ impl EventLog {
                 .info()
                 .map_err(|err| unavailable("reading a message's stream sequence")(&*err))?
                 .stream_sequence;
-            decode(sequence, &message.payload)
+            decode(sequence, &message.subject, &message.payload)
         }))
     }
 
@@ -316,10 +344,24 @@ impl EventLog {
     }
 }
 
-fn decode(sequence: u64, payload: &[u8]) -> Result<RecordedEvent, LogError> {
+fn decode(sequence: u64, subject: &str, payload: &[u8]) -> Result<RecordedEvent, LogError> {
     let envelope = EventEnvelope::decode(payload).map_err(|err| LogError::Unreadable {
         sequence,
+        subject: subject.to_owned(),
         reason: err.to_string(),
     })?;
+    // A readable event on another task's subject is as foreign as garbage: the log's
+    // rule is one subject per task.
+    let expected = task_subject(&envelope.plan_id, &envelope.task_id);
+    if expected != subject {
+        return Err(LogError::Unreadable {
+            sequence,
+            subject: subject.to_owned(),
+            reason: format!(
+                "an event of task {} stored on another task's subject",
+                envelope.task_id
+            ),
+        });
+    }
     Ok(RecordedEvent { sequence, envelope })
 }

@@ -102,6 +102,7 @@ impl RawRecordedEvent {
     ) -> Result<Self, LogError> {
         let envelope = EventEnvelope::decode(&payload).map_err(|err| LogError::Unreadable {
             sequence,
+            subject: String::new(),
             reason: err.to_string(),
         })?;
         Ok(Self {
@@ -204,7 +205,18 @@ fn raw_event(
             .map_err(|err| unavailable("reading a message's stream sequence")(&*err))?;
         (info.stream_sequence, info.published, info.pending)
     };
-    let event = RawRecordedEvent::decode(sequence, stored_at, message.payload.clone())?;
+    let event = RawRecordedEvent::decode(sequence, stored_at, message.payload.clone()).map_err(
+        |error| match error {
+            LogError::Unreadable {
+                sequence, reason, ..
+            } => LogError::Unreadable {
+                sequence,
+                subject: message.subject.to_string(),
+                reason,
+            },
+            other => other,
+        },
+    )?;
     Ok((event, pending))
 }
 

@@ -9,7 +9,7 @@ mod store;
 mod view;
 
 pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use store::{ApplyOutcome, ProjectionStore, TreeDigest};
+pub use store::{ApplyOutcome, ProjectionStore, Quarantined, TreeDigest};
 pub use view::{Recorded, TaskView};
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,10 @@
 //! - `tasks`: task id (16 bytes) → `TaskView` JSON;
 //! - `by_plan`: plan \0 position \0 task id → ();
 //! - `by_lead`, `by_coordinator`: agency match key \0 plan \0 position \0 task id → ();
-//! - `meta`: `checkpoint` → last applied stream sequence (u64, big-endian).
+//! - `meta`: `checkpoint` → last applied stream sequence (u64, big-endian);
+//! - `quarantine`: stream sequence (u64, big-endian) → JSON `{subject, reason}` of a
+//!   message that is not an event dondoc can apply (garbage, or an event on another
+//!   task's subject): never applied, kept here so that it is seen and reported.
 //!
 //! Invariant: one event changes its view, the indexes and the checkpoint in one sled
 //! transaction. sled recovers transactions atomically, so after a crash the store is at
@@ -34,6 +37,15 @@ pub struct ProjectionStore {
     pub(crate) by_lead: Tree,
     pub(crate) by_coordinator: Tree,
     meta: Tree,
+    quarantine: Tree,
+}
+
+/// A message of the stream the projection did not apply.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quarantined {
+    pub sequence: u64,
+    pub subject: String,
+    pub reason: String,
 }
 
 /// A digest of one tree: what `dondoc audit compare` sets side by side.
@@ -76,6 +88,7 @@ impl ProjectionStore {
             by_lead: open_tree("by_lead")?,
             by_coordinator: open_tree("by_coordinator")?,
             meta: open_tree("meta")?,
+            quarantine: open_tree("quarantine")?,
             db,
         })
     }
@@ -155,6 +168,46 @@ impl ProjectionStore {
         })
     }
 
+    /// Records that the message at `sequence` is not applied, with the checkpoint: the
+    /// projection goes on with everything else, and the message stays on record here.
+    pub fn quarantine(&self, quarantined: &Quarantined) -> Result<ApplyOutcome, ProjectionError> {
+        let sequence = quarantined.sequence;
+        let value = serde_json::to_vec(quarantined).unwrap_or_default();
+        let result = (&self.quarantine, &self.meta).transaction(|(quarantine, meta)| {
+            let checkpoint = meta
+                .get(CHECKPOINT_KEY)?
+                .map_or(0, |bytes| decode_u64(&bytes));
+            if sequence <= checkpoint {
+                return Ok(ApplyOutcome::Skipped);
+            }
+            quarantine.insert(&sequence.to_be_bytes(), value.as_slice())?;
+            meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
+            Ok(ApplyOutcome::Applied)
+        });
+        result.map_err(|err: TransactionError<ProjectionError>| match err {
+            TransactionError::Abort(projection_error) => projection_error,
+            TransactionError::Storage(source) => ProjectionError::Storage {
+                action: "quarantining a message",
+                source,
+            },
+        })
+    }
+
+    /// Every quarantined message, in stream order.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, ProjectionError> {
+        self.quarantine
+            .iter()
+            .map(|item| {
+                let (_, value) = item.map_err(|source| ProjectionError::Storage {
+                    action: "reading the quarantine",
+                    source,
+                })?;
+                serde_json::from_slice(&value)
+                    .map_err(|err| ProjectionError::Corrupt(err.to_string()))
+            })
+            .collect()
+    }
+
     /// One task's view, if the projection has seen it.
     pub fn task(&self, task_id: &TaskId) -> Result<Option<TaskView>, ProjectionError> {
         let stored = self
@@ -171,12 +224,13 @@ impl ProjectionStore {
     /// (decoded and encoded again), so a view written by an older build with the same
     /// content digests the same; any difference in content does not.
     pub fn digests(&self) -> Result<Vec<TreeDigest>, ProjectionError> {
-        let trees: [(&'static str, &Tree); 5] = [
+        let trees: [(&'static str, &Tree); 6] = [
             ("tasks", &self.tasks),
             ("by_plan", &self.by_plan),
             ("by_lead", &self.by_lead),
             ("by_coordinator", &self.by_coordinator),
             ("meta", &self.meta),
+            ("quarantine", &self.quarantine),
         ];
         let mut digests = Vec::with_capacity(trees.len());
         for (name, tree) in trees {
@@ -221,6 +275,7 @@ impl ProjectionStore {
             &self.by_lead,
             &self.by_coordinator,
             &self.meta,
+            &self.quarantine,
         ] {
             tree.clear().map_err(|source| ProjectionError::Storage {
                 action: "wiping the projection",

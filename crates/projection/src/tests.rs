@@ -314,7 +314,14 @@ fn two_stores_fed_the_same_events_digest_the_same_and_one_more_event_differs() {
     let names: Vec<&str> = digests.iter().map(|digest| digest.tree).collect();
     assert_eq!(
         names,
-        ["tasks", "by_plan", "by_lead", "by_coordinator", "meta"]
+        [
+            "tasks",
+            "by_plan",
+            "by_lead",
+            "by_coordinator",
+            "meta",
+            "quarantine"
+        ]
     );
     assert_eq!(digests[0].entries, 2);
 
@@ -323,4 +330,25 @@ fn two_stores_fed_the_same_events_digest_the_same_and_one_more_event_differs() {
     assert_ne!(after[0], digests[0], "the changed view");
     assert_eq!(after[1], digests[1], "the plan index did not change");
     assert_ne!(after[4], digests[4], "the checkpoint");
+}
+
+#[test]
+fn a_quarantined_message_moves_the_checkpoint_once_and_stays_on_record() {
+    let (_dir, store) = open_store();
+    let a = assigned_envelope("p", 0, &["Sở TT&TT"], &[]);
+    store.apply(1, &a).unwrap();
+    let foreign = Quarantined {
+        sequence: 2,
+        subject: "dondoc.events.task.p.x".into(),
+        reason: "not an event".into(),
+    };
+    assert_eq!(store.quarantine(&foreign).unwrap(), ApplyOutcome::Applied);
+    assert_eq!(store.quarantine(&foreign).unwrap(), ApplyOutcome::Skipped);
+    assert_eq!(store.checkpoint().unwrap(), 2);
+    assert_eq!(store.quarantined().unwrap(), vec![foreign]);
+    // The projection goes on after it.
+    store.apply(3, &report_envelope(&a, 2, "r1")).unwrap();
+    assert_eq!(store.checkpoint().unwrap(), 3);
+    store.wipe().unwrap();
+    assert!(store.quarantined().unwrap().is_empty());
 }

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use dondoc_eventlog::EventLog;
-use dondoc_projection::{ProjectionStore, TreeDigest};
+use dondoc_eventlog::{EventLog, LogError};
+use dondoc_projection::{ProjectionStore, Quarantined, TreeDigest};
 use futures::StreamExt;
 
 use crate::error::AppError;
@@ -48,12 +48,29 @@ pub async fn rebuild_and_compare(
     if checkpoint > 0 {
         let mut events = log.follow(1).await?;
         while let Some(recorded) = events.next().await {
-            let recorded = recorded?;
-            if recorded.sequence > checkpoint {
-                break;
-            }
-            rebuilt.apply(recorded.sequence, &recorded.envelope)?;
-            if recorded.sequence == checkpoint {
+            // As the feeder does: a foreign message is quarantined, not applied.
+            let sequence = match recorded {
+                Ok(recorded) if recorded.sequence <= checkpoint => {
+                    rebuilt.apply(recorded.sequence, &recorded.envelope)?;
+                    recorded.sequence
+                }
+                Ok(_) => break,
+                Err(LogError::Unreadable {
+                    sequence,
+                    subject,
+                    reason,
+                }) if sequence <= checkpoint => {
+                    rebuilt.quarantine(&Quarantined {
+                        sequence,
+                        subject,
+                        reason,
+                    })?;
+                    sequence
+                }
+                Err(LogError::Unreadable { .. }) => break,
+                Err(other) => return Err(other.into()),
+            };
+            if sequence == checkpoint {
                 break;
             }
         }

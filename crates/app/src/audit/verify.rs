@@ -31,7 +31,9 @@ pub(super) async fn verify_log(
                 raw.sequence,
                 verifier.push(&format!("stream sequence {}", raw.sequence), &raw.payload),
             ),
-            Err(LogError::Unreadable { sequence, reason }) => (
+            Err(LogError::Unreadable {
+                sequence, reason, ..
+            }) => (
                 sequence,
                 Err(BrokenLink {
                     position: format!("stream sequence {sequence}"),

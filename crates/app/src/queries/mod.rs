@@ -91,6 +91,7 @@ impl Queries {
                         .writer
                         .load(task_id, None)
                         .await?
+                        .filter(|history| history.state.version > 0)
                         .ok_or(AppError::TaskNotFound(task_id))?;
                     return Ok(TaskSnapshot {
                         task_id,

@@ -69,6 +69,12 @@ impl TaskHistory {
         }
     }
 
+    /// Moves the last sequence on to a message of the task's subject that is not one of
+    /// its events (skipped): the next append must state it.
+    pub fn skip_to(&mut self, sequence: u64) {
+        self.last_sequence = self.last_sequence.max(sequence);
+    }
+
     /// The version and stream sequence a request id's event got, if it is in the
     /// history (for a command of several events: the last one's).
     pub fn outcome_of(&self, request_id: &str) -> Option<(u64, u64)> {

@@ -51,6 +51,21 @@ pub struct CommandOutcome {
     pub unchanged: bool,
 }
 
+/// The plan a task's subject names, for a task whose subject holds only foreign
+/// messages (`dondoc.events.task.<plan>.<task>`).
+fn plan_of_subject(read: &dondoc_eventlog::TaskMessages) -> PlanId {
+    read.foreign
+        .iter()
+        .find_map(|foreign| match foreign {
+            LogError::Unreadable { subject, .. } => subject
+                .rsplit('.')
+                .nth(1)
+                .and_then(|plan| PlanId::parse(plan).ok()),
+            _ => None,
+        })
+        .unwrap_or_else(|| PlanId::parse("unknown").expect("a valid plan id"))
+}
+
 /// Loads histories and runs commands. Cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
@@ -236,20 +251,33 @@ impl Writer {
             Some(history) => (Some(&history.plan_id), history.last_sequence),
             None => (plan_id, 0),
         };
-        let newer = self.log.read_task(plan_hint, &task_id, after).await?;
-        if newer.is_empty() {
+        let read = self.log.read_task(plan_hint, &task_id, after).await?;
+        for foreign in &read.foreign {
+            // Not an event of this task (garbage, or written by something else): never
+            // applied. The projection quarantines it; the task goes on with its events.
+            tracing::warn!(%task_id, %foreign, "skipping a message on the task's subject");
+        }
+        if read.last_sequence == 0 {
             return Ok(cached);
         }
         let mut history = cached.unwrap_or_else(|| {
+            let plan_id = read
+                .events
+                .first()
+                .map(|event| event.envelope.plan_id.clone())
+                .or_else(|| plan_id.cloned());
             Arc::new(TaskHistory::empty(
                 task_id,
-                newer[0].envelope.plan_id.clone(),
+                // Only foreign messages and no plan named: the subject names it.
+                plan_id.unwrap_or_else(|| plan_of_subject(&read)),
             ))
         });
         let updating = Arc::make_mut(&mut history);
-        for recorded in &newer {
+        for recorded in &read.events {
             updating.record(recorded.sequence, &recorded.envelope)?;
         }
+        // The next append states the subject's last message, event or not.
+        updating.skip_to(read.last_sequence);
         self.histories.put(history.clone());
         Ok(Some(history))
     }
