@@ -10,6 +10,7 @@ mod golden;
 mod hostile_input;
 mod import;
 mod integrity;
+mod lockdown;
 mod reimport;
 mod service;
 mod support;

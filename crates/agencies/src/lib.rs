@@ -312,6 +312,16 @@ impl AgencyDirectory {
         }
     }
 
+    /// The id of every agency and group, province by province, in file order: the
+    /// tokens of their reminder subjects.
+    #[must_use]
+    pub fn ids(&self) -> Vec<String> {
+        self.provinces
+            .iter()
+            .flat_map(|province| province.entries.iter().map(|entry| entry.id.clone()))
+            .collect()
+    }
+
     /// Every canonical name and alias as written in the files (agencies, then
     /// groups, province by province, in file order; exact duplicates
     /// removed), e.g. for parsers that must recognise agency names in text.

@@ -22,8 +22,11 @@
 //! It also owns a second, separate stream for deadline reminders to agencies
 //! ([`reminders`]): notifications, not part of the log of record.
 
+pub mod access;
 pub mod reminders;
 pub mod replay;
+
+pub use access::{agency_consumer, Identity, NatsAuth, Permissions};
 
 pub use reminders::{
     reminder_subject, InvalidAgencyToken, ReminderChannel, ReminderChannelOptions, ReminderError,
@@ -111,18 +114,39 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
-/// Stream settings chosen by the operator.
+/// Stream settings chosen by the operator, and how to authenticate.
 #[derive(Clone, Debug)]
 pub struct EventLogOptions {
     /// 1 for a single server; 3 on a 3-node cluster, where replication stands in for
     /// fsync-per-write.
     pub replicas: usize,
+    pub auth: NatsAuth,
 }
 
 impl Default for EventLogOptions {
     fn default() -> Self {
-        Self { replicas: 1 }
+        Self {
+            replicas: 1,
+            auth: NatsAuth::None,
+        }
     }
+}
+
+/// A connection to the NATS server at `url`, authenticated by `auth`, named `name`.
+pub async fn connect_nats(
+    url: &str,
+    auth: &NatsAuth,
+    name: &str,
+) -> Result<async_nats::Client, LogError> {
+    auth.connect_options()
+        .await
+        .map_err(|err| unavailable("reading the NATS credentials")(&err))?
+        .name(name)
+        .retry_on_initial_connect()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(|err| unavailable("connecting to NATS")(&err))
 }
 
 #[derive(Clone, Debug)]
@@ -146,13 +170,7 @@ fn unavailable(action: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> L
 impl EventLog {
     /// Connects to `url` and opens (creating if needed) the stream.
     pub async fn connect(url: &str, options: &EventLogOptions) -> Result<Self, LogError> {
-        let client = async_nats::ConnectOptions::new()
-            .name("dondoc")
-            .retry_on_initial_connect()
-            .connection_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await
-            .map_err(|err| unavailable("connecting to NATS")(&err))?;
+        let client = connect_nats(url, &options.auth, "dondoc").await?;
         Self::open(client, options).await
     }
 

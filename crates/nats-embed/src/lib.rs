@@ -9,7 +9,10 @@
 //!   signal), `stop` sends SIGTERM and waits, `Drop` kills what is still running;
 //! - JetStream syncs every write to disk unless the caller opts out (`sync_always`):
 //!   by default nats-server acknowledges before it fsyncs, so an acknowledged event
-//!   could be lost in a power cut.
+//!   could be lost in a power cut;
+//! - with `users`, the server admits nobody else (`authorization`); the config that
+//!   holds their passwords is 0600, and the child runs under umask 077, so its store
+//!   is its owner's alone.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -66,6 +69,19 @@ pub struct NatsServerOptions {
     pub port: Option<u16>,
     /// fsync every JetStream write before acknowledging it.
     pub sync_always: bool,
+    /// The users it admits, with what each may publish and subscribe to. Empty: no
+    /// authorization at all (only for the tests' own throwaway servers).
+    pub users: Vec<NatsUser>,
+}
+
+/// One user of the server's `authorization` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NatsUser {
+    pub user: String,
+    pub password: String,
+    pub publish_allow: Vec<String>,
+    pub publish_deny: Vec<String>,
+    pub subscribe_allow: Vec<String>,
 }
 
 impl NatsServerOptions {
@@ -77,6 +93,7 @@ impl NatsServerOptions {
             run_dir: data_dir.join("nats-run"),
             port: None,
             sync_always: true,
+            users: Vec::new(),
         }
     }
 }
@@ -96,7 +113,7 @@ impl NatsServer {
     /// only after its listeners and JetStream are up).
     pub fn start(options: &NatsServerOptions) -> Result<Self, EmbedError> {
         for dir in [&options.store_dir, &options.run_dir] {
-            fs::create_dir_all(dir).map_err(|source| EmbedError::Prepare {
+            create_private_dir(dir).map_err(|source| EmbedError::Prepare {
                 path: dir.clone(),
                 source,
             })?;
@@ -110,7 +127,7 @@ impl NatsServer {
         })?;
         let config_path = options.run_dir.join("nats-server.conf");
         let log_path = options.run_dir.join("nats-server.log");
-        fs::write(&config_path, render_config(options, &ports_dir, &log_path)).map_err(
+        write_private(&config_path, &render_config(options, &ports_dir, &log_path)).map_err(
             |source| EmbedError::Prepare {
                 path: config_path.clone(),
                 source,
@@ -236,15 +253,65 @@ fn render_config(options: &NatsServerOptions, ports_dir: &Path, log_path: &Path)
          port: {port}\n\
          ports_file_dir: {ports}\n\
          log_file: {log}\n\
-         jetstream {{\n  store_dir: {store}\n{sync}}}\n",
+         jetstream {{\n  store_dir: {store}\n{sync}}}\n{authorization}",
         ports = quote(ports_dir),
         log = quote(log_path),
         store = quote(&options.store_dir),
+        authorization = render_authorization(&options.users),
+    )
+}
+
+/// The `authorization` block: every user with its permissions (deny wins over allow).
+fn render_authorization(users: &[NatsUser]) -> String {
+    if users.is_empty() {
+        return String::new();
+    }
+    let list = |subjects: &[String]| serde_json::to_string(subjects).unwrap_or_default();
+    let entries: Vec<String> = users
+        .iter()
+        .map(|user| {
+            format!(
+                "    {{user: {}, password: {}, permissions: {{publish: {{allow: {}, deny: {}}}, \
+                 subscribe: {{allow: {}}}}}}}",
+                serde_json::to_string(&user.user).unwrap_or_default(),
+                serde_json::to_string(&user.password).unwrap_or_default(),
+                list(&user.publish_allow),
+                list(&user.publish_deny),
+                list(&user.subscribe_allow),
+            )
+        })
+        .collect();
+    format!(
+        "authorization {{\n  users = [\n{}\n  ]\n}}\n",
+        entries.join(",\n")
     )
 }
 
 fn quote(path: &Path) -> String {
     serde_json::to_string(&path.to_string_lossy()).unwrap_or_default()
+}
+
+/// Creates `dir` (and its parents) and makes it its owner's alone.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+/// Writes `text` to `path` readable by its owner only (the config holds passwords).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::PermissionsExt;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode on open: set it.
+    file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }
 
 /// Reads `{"nats": ["nats://127.0.0.1:PORT"], …}` from the ports file, if written.
@@ -302,6 +369,8 @@ fn set_parent_death_signal(command: &mut Command) {
     // async-signal-safe prctl(2) system call; it allocates nothing and takes no locks.
     unsafe {
         command.pre_exec(|| {
+            // Everything the server writes (its store, its log) is its owner's alone.
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
             nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
         });
     }

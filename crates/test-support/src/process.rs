@@ -60,6 +60,17 @@ impl DondocProcess {
         Self::spawn(command, "dondoc listening on ")
     }
 
+    /// `dondoc up` with its embedded nats-server (no `--nats`) in `data_dir`, once it
+    /// listens: the default a user gets.
+    pub fn up_embedded(binary: &Path, data_dir: &Path, args: &[&str]) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args);
+        Self::spawn(command, "dondoc listening on ")
+    }
+
     /// `dondoc worker --nats URL --data-dir DIR ARGS…`, once it runs.
     pub fn worker(binary: &Path, nats_url: &str, data_dir: &Path, args: &[&str]) -> Self {
         let mut command = Command::new(binary);

@@ -21,6 +21,9 @@ pub struct CompareArgs {
     /// started for the comparison).
     #[arg(long, env = "DONDOC_NATS_URL")]
     nats: Option<String>,
+    /// With --nats: connect with these credentials.
+    #[arg(long, env = "DONDOC_NATS_CREDS")]
+    nats_creds: Option<PathBuf>,
 }
 
 pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
@@ -38,13 +41,19 @@ pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
     })?;
     let nats = Nats::url_or_embedded(
         args.nats.as_deref(),
+        args.nats_creds.as_deref(),
         &args.data_dir,
         &EmbeddedNatsArgs::default(),
+        &[],
         false,
     )?;
     let url = nats.url().to_owned();
+    let options = EventLogOptions {
+        auth: nats.service_auth.clone(),
+        ..EventLogOptions::default()
+    };
     let result = async {
-        let log = EventLog::connect(&url, &EventLogOptions::default())
+        let log = EventLog::connect(&url, &options)
             .await
             .with_context(|| format!("opening the event log at {url}"))?;
         let scratch = tempfile::tempdir().context("creating a scratch directory")?;

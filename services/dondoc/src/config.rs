@@ -43,6 +43,10 @@ pub struct NatsArgs {
     /// Use the NATS server at this URL (default: the embedded one, see each command).
     #[arg(long, env = "DONDOC_NATS_URL")]
     pub nats: Option<String>,
+    /// Connect with these credentials: a NATS credentials file (JWT and seed) or one of
+    /// the embedded server's (`<data-dir>/credentials/*.json`).
+    #[arg(long, env = "DONDOC_NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
     /// Replicas of the streams when this process creates them (3 on a 3-node cluster).
     #[arg(long, env = "DONDOC_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,

@@ -6,12 +6,14 @@
 //! - `client/`: the subcommands that are clients of a running server's gRPC API;
 //! - `deadlines.rs`, `compare.rs`: local commands (a policy's deadlines; a rebuilt
 //!   projection beside a stopped server's);
-//! - `config.rs`: the argument groups the subcommands share; `samples.rs`: the sample
+//! - `config.rs`: the argument groups the subcommands share; `credentials.rs`: the
+//!   embedded nats-server's identities and their passwords; `samples.rs`: the sample
 //!   plans of a first start.
 
 mod client;
 mod compare;
 mod config;
+mod credentials;
 mod deadlines;
 mod samples;
 mod stack;
@@ -85,6 +87,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> anyhow::Result<()> {
+    // Whatever dondoc writes (the projection, credentials, the embedded server's store
+    // and config, run files) is its owner's alone: no other local user may read it.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DONDOC_LOG")

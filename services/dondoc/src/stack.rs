@@ -15,38 +15,51 @@ use dondoc_app::{
     Clock, DeadlineRules, DeadlineWorker, ProjectionFeeder, Settled, Tracker, TrackerParts,
 };
 use dondoc_domain::TaskId;
-use dondoc_eventlog::{EventLog, EventLogOptions};
+use dondoc_eventlog::{
+    connect_nats, EventLog, EventLogOptions, Identity, NatsAuth, ReminderChannel,
+};
 use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
 use dondoc_projection::ProjectionStore;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{DeadlineArgs, EmbeddedNatsArgs, SettledArg};
+use crate::credentials::{read_auth, Credentials};
 
 /// The file where a running `dondoc up` publishes its embedded nats-server's URL, so
 /// that `dondoc worker` and `dondoc sweep` beside it find it without flags.
 pub const NATS_URL_FILE: &str = "nats.url";
 
-/// The NATS server this process uses.
+/// The NATS server this process uses, and the identities it connects as.
 pub struct Nats {
     url: String,
+    /// How the service (API, imports) connects.
+    pub service_auth: NatsAuth,
+    /// How the deadline worker connects.
+    pub worker_auth: NatsAuth,
     /// The child started for this process, with the URL file it published (if any).
     embedded: Option<(NatsServer, Option<PathBuf>)>,
 }
 
 impl Nats {
-    /// The server at `url`, or else the data directory's own, started as a child with
-    /// its store in `<data_dir>/nats`. With `publish`, the child's URL is written to
-    /// `<data_dir>/nats.url` while it runs.
+    /// The server at `url` (authenticated by `creds`, when given), or else the data
+    /// directory's own, started as a child with its store in `<data_dir>/nats`, its
+    /// users those of `credentials.rs` (`agency_ids`: one reminder subscriber each). With
+    /// `publish`, the child's URL is written to `<data_dir>/nats.url` while it runs.
     pub fn url_or_embedded(
         url: Option<&str>,
+        creds: Option<&Path>,
         data_dir: &Path,
         embedded: &EmbeddedNatsArgs,
+        agency_ids: &[String],
         publish: bool,
     ) -> anyhow::Result<Self> {
         if let Some(url) = url {
+            let auth = given_auth(creds)?;
             return Ok(Self {
                 url: url.to_owned(),
+                service_auth: auth.clone(),
+                worker_auth: auth,
                 embedded: None,
             });
         }
@@ -54,8 +67,10 @@ impl Nats {
             Some(binary) => binary.clone(),
             None => locate_nats_server()?,
         };
+        let credentials = Credentials::open(data_dir)?;
         let mut options = NatsServerOptions::in_data_dir(binary, &data_dir.join("nats"));
         options.sync_always = !embedded.no_fsync;
+        options.users = credentials.users(agency_ids)?;
         if embedded.no_fsync {
             tracing::warn!(
                 "JetStream fsync per write is off: acknowledged events can be lost on power failure"
@@ -74,15 +89,21 @@ impl Nats {
         };
         Ok(Self {
             url,
+            service_auth: credentials.auth(&Identity::Service)?,
+            worker_auth: credentials.auth(&Identity::Worker)?,
             embedded: Some((server, url_file)),
         })
     }
 
-    /// The server at `url`, or else the one the `dondoc up` running in `data_dir`
-    /// published.
-    pub fn url_or_published(url: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
-        let url = match url {
-            Some(url) => url.to_owned(),
+    /// The server at `url` (authenticated by `creds`), or else the one the `dondoc up`
+    /// running in `data_dir` published, as its deadline worker.
+    pub fn url_or_published(
+        url: Option<&str>,
+        creds: Option<&Path>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let (url, auth) = match url {
+            Some(url) => (url.to_owned(), given_auth(creds)?),
             None => {
                 let file = data_dir.join(NATS_URL_FILE);
                 let url = std::fs::read_to_string(&file).with_context(|| {
@@ -92,11 +113,17 @@ impl Nats {
                         data_dir.display()
                     )
                 })?;
-                url.trim().to_owned()
+                let auth = match creds {
+                    Some(creds) => read_auth(creds)?,
+                    None => Credentials::open(data_dir)?.auth(&Identity::Worker)?,
+                };
+                (url.trim().to_owned(), auth)
             }
         };
         Ok(Self {
             url,
+            service_auth: auth.clone(),
+            worker_auth: auth,
             embedded: None,
         })
     }
@@ -118,9 +145,14 @@ impl Nats {
     }
 }
 
+/// The credentials given with `--nats-creds`, or none.
+fn given_auth(creds: Option<&Path>) -> anyhow::Result<NatsAuth> {
+    creds.map_or(Ok(NatsAuth::None), read_auth)
+}
+
 /// What a stack is made of.
 pub struct StackConfig<'a> {
-    pub nats_url: &'a str,
+    pub nats: &'a Nats,
     pub stream_replicas: usize,
     /// The sled projection's directory (each process has its own).
     pub projection_dir: &'a Path,
@@ -131,11 +163,12 @@ pub struct StackConfig<'a> {
     pub rules: DeadlineRules,
 }
 
-/// The event log, a projection kept by its feeder, and the tracker over them.
+/// A projection kept by its feeder from the event log, and the tracker over them.
 pub struct Stack {
-    pub log: EventLog,
     pub tracker: Tracker,
     stream_replicas: usize,
+    nats_url: String,
+    worker_auth: NatsAuth,
     /// Changes from the feeder, subscribed before it started (for a deadline worker).
     changes: Option<broadcast::Receiver<TaskId>>,
     stop_feeder: watch::Sender<bool>,
@@ -144,14 +177,16 @@ pub struct Stack {
 
 impl Stack {
     pub async fn open(config: StackConfig<'_>) -> anyhow::Result<Self> {
+        let nats_url = config.nats.url();
         let log = EventLog::connect(
-            config.nats_url,
+            nats_url,
             &EventLogOptions {
                 replicas: config.stream_replicas,
+                auth: config.nats.service_auth.clone(),
             },
         )
         .await
-        .with_context(|| format!("opening the event log at {}", config.nats_url))?;
+        .with_context(|| format!("opening the event log at {nats_url}"))?;
         let dir = config.projection_dir;
         let store = ProjectionStore::open(dir)
             .with_context(|| format!("opening the projection at {}", dir.display()))?;
@@ -173,9 +208,10 @@ impl Stack {
             rules: config.rules,
         });
         Ok(Self {
-            log,
             tracker,
             stream_replicas: config.stream_replicas,
+            nats_url: nats_url.to_owned(),
+            worker_auth: config.nats.worker_auth.clone(),
             changes: Some(changes),
             stop_feeder,
             feeder,
@@ -210,11 +246,17 @@ impl Stack {
         &self,
         deadlines: &DeadlineArgs,
     ) -> anyhow::Result<DeadlineWorker> {
-        let reminders = self
-            .log
-            .reminder_channel(&deadlines.reminder_channel_options(self.stream_replicas))
+        // Over a connection of its own, as the worker's identity: the service's may not
+        // publish reminders.
+        let client = connect_nats(&self.nats_url, &self.worker_auth, "dondoc-worker")
             .await
-            .context("opening the reminder stream")?;
+            .context("connecting as the deadline worker")?;
+        let reminders = ReminderChannel::open(
+            client,
+            &deadlines.reminder_channel_options(self.stream_replicas),
+        )
+        .await
+        .context("opening the reminder stream")?;
         Ok(self.tracker.deadline_worker(reminders))
     }
 

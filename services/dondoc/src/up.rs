@@ -57,23 +57,41 @@ pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()
     let data_dir = &args.data.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    // Created 0700 under dondoc's umask; one made before keeps its mode, so set it.
+    std::fs::set_permissions(
+        data_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .with_context(|| format!("making {} private", data_dir.display()))?;
+    let directory = args.directory.load()?;
     // Started from this (the main) thread: the child's parent-death signal is tied to
     // the thread that forked it.
-    let nats = Nats::url_or_embedded(args.nats.nats.as_deref(), data_dir, &args.embedded, true)?;
-    let served = runtime.block_on(serve(&args, nats.url()));
+    let nats = Nats::url_or_embedded(
+        args.nats.nats.as_deref(),
+        args.nats.nats_creds.as_deref(),
+        data_dir,
+        &args.embedded,
+        &directory.ids(),
+        true,
+    )?;
+    let served = runtime.block_on(serve(&args, &nats, directory));
     nats.stop()?;
     served
 }
 
-async fn serve(args: &UpArgs, nats_url: &str) -> anyhow::Result<()> {
+async fn serve(
+    args: &UpArgs,
+    nats: &Nats,
+    directory: dondoc_agencies::AgencyDirectory,
+) -> anyhow::Result<()> {
     let data_dir = &args.data.data_dir;
     let mut stack = Stack::open(StackConfig {
-        nats_url,
+        nats,
         stream_replicas: args.nats.stream_replicas,
         projection_dir: &data_dir.join("projection"),
         rebuild_projection: args.rebuild_projection,
         clock: args.clock.clock(),
-        directory: args.directory.load()?,
+        directory,
         rules: args.deadlines.rules()?,
     })
     .await?;

@@ -36,9 +36,13 @@ pub struct WorkerConnection {
 
 impl WorkerConnection {
     async fn open(&self, projection_dir: &Path, clock: Arc<dyn Clock>) -> anyhow::Result<Stack> {
-        let nats = Nats::url_or_published(self.nats.nats.as_deref(), &self.data.data_dir)?;
+        let nats = Nats::url_or_published(
+            self.nats.nats.as_deref(),
+            self.nats.nats_creds.as_deref(),
+            &self.data.data_dir,
+        )?;
         Stack::open(StackConfig {
-            nats_url: nats.url(),
+            nats: &nats,
             stream_replicas: self.nats.stream_replicas,
             projection_dir,
             rebuild_projection: false,
