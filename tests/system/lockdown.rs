@@ -17,7 +17,7 @@ const TTTT: &str = "quang-tri-so-tttt";
 const SO_Y_TE: &str = "quang-tri-so-y-te";
 
 /// A connection as the identity whose credentials file is `name`.
-async fn connect_as(data_dir: &Path, url: &str, name: &str) -> async_nats::Client {
+pub(crate) async fn connect_as(data_dir: &Path, url: &str, name: &str) -> async_nats::Client {
     let file = data_dir.join("credentials").join(format!("{name}.json"));
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
@@ -31,7 +31,7 @@ async fn connect_as(data_dir: &Path, url: &str, name: &str) -> async_nats::Clien
     .unwrap_or_else(|error| panic!("{name} connects: {error}"))
 }
 
-async fn messages_in(client: &async_nats::Client, stream: &str) -> u64 {
+pub(crate) async fn messages_in(client: &async_nats::Client, stream: &str) -> u64 {
     let mut stream = jetstream::new(client.clone())
         .get_stream(stream)
         .await
@@ -171,4 +171,100 @@ async fn the_embedded_server_admits_each_identity_to_its_own_work_only() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_embedded_nats_server_is_restarted_and_nothing_acknowledged_is_lost() {
+    use dondoc_api::pb;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    let data = tempfile::tempdir().unwrap();
+    let dondoc = Dondoc::up_embedded(dondoc_binary(), data.path(), &["--no-worker"]);
+    let mut client = dondoc.client().await;
+    let tasks = crate::support::list_all(&mut client, "qng-189-2022", 0).await;
+    let mut health = HealthClient::new(dondoc.channel().await);
+    let mut statuses = health
+        .watch(HealthCheckRequest {
+            service: "dondoc.v1.TaskService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = statuses.message().await.unwrap().unwrap().status;
+    assert_eq!(first, ServingStatus::Serving as i32);
+
+    // Commands under way while the server is killed: a ledger of what was acknowledged.
+    let command = |index: usize| pb::RecordCoordinationRequest {
+        task_id: tasks[index % tasks.len()].task_id.clone(),
+        request_id: format!("load-{index}"),
+        agency: "UBND cấp huyện".into(),
+        note: format!("Ghi chú {index}"),
+        expected_version: None,
+    };
+    let mut acknowledged = std::collections::BTreeSet::new();
+    let mut failed = Vec::new();
+    let pid_file = data.path().join("nats/nats-run/nats-server.pid");
+    for index in 0..300 {
+        if index == 100 {
+            let pid: i32 = std::fs::read_to_string(&pid_file)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+        }
+        match client.record_coordination(command(index)).await {
+            Ok(_) => {
+                acknowledged.insert(index);
+            }
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+                failed.push(index);
+            }
+        }
+    }
+    // Health said so, and says it is back.
+    let mut seen = vec![first];
+    while seen.last() != Some(&(ServingStatus::Serving as i32)) || seen.len() < 3 {
+        let next = tokio::time::timeout(Duration::from_secs(30), statuses.message())
+            .await
+            .expect("health changes")
+            .unwrap()
+            .unwrap();
+        seen.push(next.status);
+    }
+    assert!(
+        seen.contains(&(ServingStatus::NotServing as i32)),
+        "health went NOT_SERVING: {seen:?}"
+    );
+    // Retried with the same request ids, the failed ones complete.
+    for index in failed {
+        crate::support::eventually("a retry succeeds", Duration::from_secs(30), || {
+            let mut client = client.clone();
+            let request = command(index);
+            async move {
+                client
+                    .record_coordination(request)
+                    .await
+                    .map(|_| ())
+                    .map_err(|status| format!("{status:?}"))
+            }
+        })
+        .await;
+        acknowledged.insert(index);
+    }
+    assert_eq!(acknowledged.len(), 300);
+    // Each acknowledged command is in the log exactly once.
+    let url = std::fs::read_to_string(data.path().join("nats.url"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let operator = connect_as(data.path(), &url, "dondoc-operator").await;
+    assert_eq!(messages_in(&operator, "DONDOC_EVENTS").await, 117 + 300);
 }

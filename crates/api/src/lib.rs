@@ -18,6 +18,7 @@ use std::future::Future;
 
 use dondoc_app::Tracker;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 
 pub use audit::{audit_status, AuditApi, STREAM_BUFFER};
@@ -60,19 +61,34 @@ pub enum ServeError {
 ///
 /// Binding is the caller's so that it can bind port 0 and learn the address first.
 /// The task service runs on `tracker`'s commands, imports and queries; the audit
-/// service on its auditor, which reads the event log only.
+/// service on its auditor, which reads the event log only. `log_serving` says whether
+/// the log of record can be reached; the health service follows it.
 pub async fn serve(
     listener: TcpListener,
     tracker: Tracker,
+    mut log_serving: watch::Receiver<bool>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<pb::task_service_server::TaskServiceServer<TaskApi>>()
-        .await;
-    health_reporter
-        .set_serving::<pb::audit_service_server::AuditServiceServer<AuditApi>>()
-        .await;
+    // Health follows the log of record: NOT_SERVING while it cannot be reached (an
+    // embedded nats-server being restarted), SERVING again once it is back.
+    let reporter = health_reporter.clone();
+    tokio::spawn(async move {
+        loop {
+            let serving = *log_serving.borrow_and_update();
+            for service in [TASK_SERVICE_NAME, AUDIT_SERVICE_NAME] {
+                let status = if serving {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                reporter.set_service_status(service, status).await;
+            }
+            if log_serving.changed().await.is_err() {
+                return;
+            }
+        }
+    });
     // Watches never end by themselves: they are told to when shutdown begins, so that
     // the graceful shutdown does not wait for them.
     let (stop_streams, streams_stopping) = tokio::sync::watch::channel(false);

@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+mod supervisor;
+
+pub use supervisor::{OnState, SupervisedServer};
+
 /// The nats-server version the project installs and tests against (deploy/install-nats-server.sh).
 pub const PINNED_NATS_SERVER_VERSION: &str = "2.15.1";
 
@@ -175,6 +179,17 @@ impl NatsServer {
         &self.log_path
     }
 
+    /// Blocks until the child exits (however it does); its exit status, as text.
+    pub fn wait(&mut self) -> String {
+        let Some(mut child) = self.child.take() else {
+            return "not running".to_owned();
+        };
+        match child.wait() {
+            Ok(status) => status.to_string(),
+            Err(error) => error.to_string(),
+        }
+    }
+
     /// SIGTERM, then wait for a clean exit (SIGKILL if it takes longer than 15 s).
     pub fn stop(mut self) -> Result<(), EmbedError> {
         self.terminate(Signal::SIGTERM)
@@ -252,9 +267,11 @@ fn render_config(options: &NatsServerOptions, ports_dir: &Path, log_path: &Path)
          host: 127.0.0.1\n\
          port: {port}\n\
          ports_file_dir: {ports}\n\
+         pid_file: {pid}\n\
          log_file: {log}\n\
          jetstream {{\n  store_dir: {store}\n{sync}}}\n{authorization}",
         ports = quote(ports_dir),
+        pid = quote(&log_path.with_file_name("nats-server.pid")),
         log = quote(log_path),
         store = quote(&options.store_dir),
         authorization = render_authorization(&options.users),
@@ -418,6 +435,31 @@ mod tests {
             "{} is {version}, not the pinned {PINNED_NATS_SERVER_VERSION}",
             binary.display()
         );
+    }
+
+    #[test]
+    fn a_supervised_server_comes_back_after_a_kill_and_stays_down_after_stop() {
+        let binary = locate_nats_server().expect("nats-server: run deploy/install-nats-server.sh");
+        let data_dir = tempfile::tempdir().unwrap();
+        let (told, states) = std::sync::mpsc::channel();
+        let server = SupervisedServer::start(
+            NatsServerOptions::in_data_dir(binary, data_dir.path()),
+            Box::new(move |up| {
+                let _ = told.send(up);
+            }),
+        )
+        .unwrap();
+        let first = server.pid();
+        kill(Pid::from_raw(first as i32), Signal::SIGKILL).unwrap();
+        let bound = Duration::from_secs(30);
+        assert_eq!(states.recv_timeout(bound), Ok(false), "told it went down");
+        assert_eq!(states.recv_timeout(bound), Ok(true), "told it is back");
+        let second = server.pid();
+        assert_ne!(second, first);
+        std::net::TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        server.stop();
+        assert!(kill(Pid::from_raw(second as i32), None).is_err(), "stopped");
+        assert!(states.try_recv().is_err(), "a stop is not a crash");
     }
 
     #[test]

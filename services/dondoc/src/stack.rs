@@ -18,7 +18,7 @@ use dondoc_domain::TaskId;
 use dondoc_eventlog::{
     connect_nats, EventLog, EventLogOptions, Identity, NatsAuth, ReminderChannel,
 };
-use dondoc_nats_embed::{locate_nats_server, NatsServer, NatsServerOptions};
+use dondoc_nats_embed::{locate_nats_server, NatsServerOptions, SupervisedServer};
 use dondoc_projection::ProjectionStore;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -37,8 +37,11 @@ pub struct Nats {
     pub service_auth: NatsAuth,
     /// How the deadline worker connects.
     pub worker_auth: NatsAuth,
-    /// The child started for this process, with the URL file it published (if any).
-    embedded: Option<(NatsServer, Option<PathBuf>)>,
+    /// The child started (and supervised) for this process, with the URL file it
+    /// published (if any).
+    embedded: Option<(SupervisedServer, Option<PathBuf>)>,
+    /// Whether the server serves: false while a supervised child is being restarted.
+    serving: watch::Receiver<bool>,
 }
 
 impl Nats {
@@ -61,6 +64,7 @@ impl Nats {
                 service_auth: auth.clone(),
                 worker_auth: auth,
                 embedded: None,
+                serving: watch::channel(true).1,
             });
         }
         let binary = match &embedded.nats_server_bin {
@@ -76,8 +80,16 @@ impl Nats {
                 "JetStream fsync per write is off: acknowledged events can be lost on power failure"
             );
         }
-        let server = NatsServer::start(&options).context("starting the embedded nats-server")?;
-        tracing::info!(url = server.client_url(), pid = server.pid(), store = %options.store_dir.display(), "embedded nats-server running");
+        let store = options.store_dir.clone();
+        let (serving_tx, serving) = watch::channel(true);
+        let server = SupervisedServer::start(
+            options,
+            Box::new(move |up| {
+                serving_tx.send_replace(up);
+            }),
+        )
+        .context("starting the embedded nats-server")?;
+        tracing::info!(url = server.client_url(), pid = server.pid(), store = %store.display(), "embedded nats-server running (supervised)");
         let url = server.client_url().to_owned();
         let url_file = if publish {
             let file = data_dir.join(NATS_URL_FILE);
@@ -92,6 +104,7 @@ impl Nats {
             service_auth: credentials.auth(&Identity::Service)?,
             worker_auth: credentials.auth(&Identity::Worker)?,
             embedded: Some((server, url_file)),
+            serving,
         })
     }
 
@@ -125,6 +138,7 @@ impl Nats {
             service_auth: auth.clone(),
             worker_auth: auth,
             embedded: None,
+            serving: watch::channel(true).1,
         })
     }
 
@@ -132,14 +146,20 @@ impl Nats {
         &self.url
     }
 
-    /// Stops an embedded server (SIGTERM, waited for) and removes its URL file.
+    /// Whether the server serves (false while a supervised child is being restarted).
+    pub fn serving(&self) -> watch::Receiver<bool> {
+        self.serving.clone()
+    }
+
+    /// Stops an embedded server (supervision first, then SIGTERM, waited for) and
+    /// removes its URL file.
     pub fn stop(self) -> anyhow::Result<()> {
         if let Some((server, url_file)) = self.embedded {
             if let Some(file) = url_file {
                 let _ = std::fs::remove_file(file);
             }
             tracing::info!(pid = server.pid(), "stopping the embedded nats-server");
-            server.stop().context("stopping the embedded nats-server")?;
+            server.stop();
         }
         Ok(())
     }

@@ -64,8 +64,6 @@ pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()
     )
     .with_context(|| format!("making {} private", data_dir.display()))?;
     let directory = args.directory.load()?;
-    // Started from this (the main) thread: the child's parent-death signal is tied to
-    // the thread that forked it.
     let nats = Nats::url_or_embedded(
         args.nats.nats.as_deref(),
         args.nats.nats_creds.as_deref(),
@@ -120,9 +118,14 @@ async fn serve(
     // A line on stdout that scripts and tests can wait for.
     println!("dondoc listening on {address}");
 
-    dondoc_api::serve(listener, stack.tracker.clone(), shutdown_signal())
-        .await
-        .context("serving gRPC")?;
+    dondoc_api::serve(
+        listener,
+        stack.tracker.clone(),
+        nats.serving(),
+        shutdown_signal(),
+    )
+    .await
+    .context("serving gRPC")?;
     tracing::info!("gRPC stopped; stopping the deadline worker and the projection feeder");
     if let Some(worker) = worker {
         worker.stop().await;

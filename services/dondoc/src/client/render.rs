@@ -356,6 +356,11 @@ pub(super) fn text_line(event: &pb::AuditEvent) -> String {
     terminal_safe(&line).into_owned()
 }
 
+/// One import warning, as both a dry run and an import print it.
+pub(super) fn print_warning(line: usize, row: &str, field: &str, message: &str) {
+    say!("warning: line {line} (row {row}): {field}: {message}");
+}
+
 /// A dry run as text: one line per task, then the warnings; the summary on stderr.
 pub(super) fn print_preview(preview: &ImportPreview) {
     for task in &preview.tasks {
@@ -370,12 +375,11 @@ pub(super) fn print_preview(preview: &ImportPreview) {
         );
     }
     for warning in &preview.warnings {
-        say!(
-            "warning: line {} (row {}): {}: {}",
+        print_warning(
             warning.line,
-            warning.row_number,
-            warning.field,
-            warning.message
+            &warning.row_number,
+            &warning.field,
+            &warning.message,
         );
     }
     eprintln!(

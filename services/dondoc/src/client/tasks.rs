@@ -179,12 +179,11 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         response.policy
     );
     for warning in &response.warnings {
-        say!(
-            "warning: line {} (row {}): {}: {}",
-            warning.line,
-            warning.row_number,
-            warning.field,
-            warning.message
+        render::print_warning(
+            warning.line as usize,
+            &warning.row_number,
+            &warning.field,
+            &warning.message,
         );
     }
     Ok(())
