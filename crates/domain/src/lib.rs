@@ -52,7 +52,7 @@ pub use task::{
     OverdueMark, ReminderMark, Report, ReportRequest, RequestOverdueMark, Succession, TaskState,
     VersionGap,
 };
-pub use text::{check_text, limits, quoted};
+pub use text::{check_text, is_hidden_char, limits, quoted};
 pub use timeframe::{Schedule, Timeframe};
 pub use vietnam_time::{
     check_instant, in_vietnam, rfc3339, start_of_day, EARLIEST_INSTANT, LATEST_INSTANT,

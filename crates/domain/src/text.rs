@@ -40,13 +40,17 @@ pub fn quoted(raw: &str) -> String {
     format!("{:?}… ({count} characters)", prefix)
 }
 
-/// Whether `c` may appear in a caller's text: anything but control characters (a line
-/// break or a tab only when `multiline`) and bidirectional formatting marks.
+/// Whether `c` changes how text shows without being seen: a control character (C0, DEL,
+/// C1) or a bidirectional formatting mark. What a caller's text may not hold (but line
+/// breaks and tabs in long text), and what a terminal must be shown escaped.
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `c` may appear in a caller's text (module docs).
 fn allowed(c: char, multiline: bool) -> bool {
-    let bidi =
-        matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-    let control = c.is_control() && !(multiline && matches!(c, '\n' | '\t' | '\r'));
-    !bidi && !control
+    !is_hidden_char(c) || (multiline && matches!(c, '\n' | '\t' | '\r'))
 }
 
 /// Checks a caller's text: not longer than `limit` characters, no forbidden character
