@@ -1,4 +1,5 @@
-//! Inputs that cannot hurt: every string and instant field of every TaskService RPC fed
+//! Inputs that cannot hurt: every string and instant field of every RPC (task and audit
+//! services) fed
 //! extreme values answers with a documented code and never reaches a panic; limits are
 //! refused naming the field and the limit, before anything is recorded; a request id
 //! names one request; periods are strict; control characters are refused.
@@ -12,7 +13,7 @@ use tonic::{Code, Status};
 
 use crate::support::{import_seed_004, spawn_dondoc, Dondoc, TestNats};
 
-/// The codes the README documents for the task service.
+/// The codes the README documents for the task and audit services.
 const DOCUMENTED: [Code; 8] = [
     Code::Ok,
     Code::InvalidArgument,
@@ -310,6 +311,72 @@ async fn extreme_values_in_every_field_get_documented_codes_and_no_panic() {
             }
             seen("GetScorecard", field, code(c.get_scorecard(request).await));
         }
+    }
+    // The audit service, with the same values.
+    let mut audit = fixture.dondoc.audit_client().await;
+    for (index, value) in extremes().into_iter().enumerate() {
+        let v = || value.clone();
+        for field in ["plan_id", "task_id", "agency", "from_time", "to_time"] {
+            let mut request = pb::ReplayRequest::default();
+            match field {
+                "plan_id" => request.plan_id = v(),
+                "task_id" => request.task_id = v(),
+                "agency" => request.agency = v(),
+                "from_time" => request.from_time = v(),
+                _ => request.to_time = v(),
+            }
+            // A stream: its first item (or its refusal) is the answer.
+            let answer = match audit.replay(request).await {
+                Err(status) => (status.code(), status.message().to_owned()),
+                Ok(response) => {
+                    let mut events = response.into_inner();
+                    match tokio::time::timeout(Duration::from_secs(30), events.message()).await {
+                        Ok(Ok(_)) => (Code::Ok, String::new()),
+                        Ok(Err(status)) => (status.code(), status.message().to_owned()),
+                        Err(_) => panic!("Replay.{field} #{index}: no answer"),
+                    }
+                }
+            };
+            answers.push((format!("Replay.{field}"), answer.0, answer.1));
+        }
+        for field in ["plan_id", "task_id"] {
+            let mut request = pb::WatchRequest::default();
+            match field {
+                "plan_id" => request.plan_id = v(),
+                _ => request.task_id = v(),
+            }
+            // A watch never ends: the answer to the call itself is what counts.
+            let (code, message) = match audit.watch(request).await {
+                Ok(_) => (Code::Ok, String::new()),
+                Err(status) => (status.code(), status.message().to_owned()),
+            };
+            answers.push((format!("Watch.{field}"), code, message));
+        }
+        for field in ["task_id", "as_of"] {
+            let mut request = pb::GetTaskAsOfRequest {
+                task_id: task.clone(),
+                as_of: String::new(),
+            };
+            match field {
+                "task_id" => request.task_id = v(),
+                _ => request.as_of = v(),
+            }
+            let (code, message) = code(audit.get_task_as_of(request).await);
+            answers.push((format!("GetTaskAsOf.{field}"), code, message));
+        }
+        for field in ["agency", "plan_id", "period", "as_of"] {
+            let mut request = pb::GetScorecardAsOfRequest::default();
+            match field {
+                "agency" => request.agency = v(),
+                "plan_id" => request.plan_id = v(),
+                "period" => request.period = v(),
+                _ => request.as_of = v(),
+            }
+            let (code, message) = code(audit.get_scorecard_as_of(request).await);
+            answers.push((format!("GetScorecardAsOf.{field}"), code, message));
+        }
+        let (code, message) = code(audit.verify(pb::VerifyRequest { plan_id: v() }).await);
+        answers.push(("Verify.plan_id".to_owned(), code, message));
     }
     let undocumented: Vec<&(String, Code, String)> = answers
         .iter()
