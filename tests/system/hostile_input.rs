@@ -416,7 +416,6 @@ async fn extreme_values_in_every_field_get_documented_codes_and_no_panic() {
         .task
         .unwrap();
     assert!(task.version >= 1);
-    let _ = fixture.dondoc.address();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -219,8 +219,12 @@ impl Writer {
             }
             all_duplicates = false;
             if next.record(appended.sequence, &envelope).is_err() {
-                // Unreachable: the envelope's version follows `next` by construction.
-                break;
+                // Cannot happen (the envelope's version follows `next` by construction);
+                // should it, the history is not trusted: decide again on the log's.
+                return Err(LogError::Conflict {
+                    subject: dondoc_eventlog::task_subject(&next.plan_id, &next.task_id),
+                    expected_last_sequence: appended.sequence,
+                });
             }
         }
         let outcome = CommandOutcome {
