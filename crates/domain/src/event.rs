@@ -287,6 +287,11 @@ pub struct EventEnvelope {
     pub actor: String,
     /// The client's request id: the key that makes a retried command idempotent.
     pub request_id: RequestId,
+    /// The plan import this event is part of (see `ImportCommitted`): such an event
+    /// takes effect, for every reader, only once the import's commit record is in the
+    /// log, so an import is seen whole or not at all. `None` for every other event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<Uuid>,
     /// The `hash` of the task's previous event; `None` for its first event (or when the
     /// previous one predates sealing). Part of what `hash` covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -322,6 +327,7 @@ impl EventEnvelope {
             occurred_at: crate::vietnam_time::in_vietnam(occurred_at),
             actor,
             request_id,
+            import_id: None,
             prev_hash: None,
             event,
             hash: None,
