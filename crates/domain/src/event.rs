@@ -14,6 +14,7 @@ use crate::error::InvalidInput;
 use crate::ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
 use crate::period::ReportingPeriod;
 use crate::policy::ReportingPolicySpec;
+use crate::signing::{DeploymentKey, SIGNED_SCHEMA_VERSION};
 use crate::timeframe::Timeframe;
 
 /// The schema version written into every new envelope.
@@ -22,7 +23,11 @@ use crate::timeframe::Timeframe;
 /// - 2: envelopes are sealed into a hash chain per task (`prev_hash`, `hash`; see
 ///   `chain.rs`). A version-1 envelope is read as an unsealed one (both `None`): nothing
 ///   else changed, so no other upcasting is needed.
-pub const CURRENT_SCHEMA_VERSION: u32 = 2;
+/// - 3: signed by the deployment key; see signing.rs (`sig`, just before `hash`). A
+///   version-1 or -2 envelope is read as an unsigned one (`sig` `None`); nothing else
+///   changed. `EventEnvelope::sealed` still writes version 2 (sealed, unsigned),
+///   `EventEnvelope::signed` writes version 3.
+pub const CURRENT_SCHEMA_VERSION: u32 = 3;
 
 /// Where an assigned task came from: the appendix row, with its cells as written.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +254,23 @@ pub enum TaskEvent {
 }
 
 impl TaskEvent {
+    /// Every `type` tag a task event can have in JSON (`type_name`'s answers): how a
+    /// stored record is told to be a task event (`signing::classify`).
+    pub const TYPE_NAMES: [&'static str; 12] = [
+        "task_assigned",
+        "coordination_recorded",
+        "report_submitted",
+        "task_overdue",
+        "task_amended",
+        "task_missing_from_appendix",
+        "task_back_in_appendix",
+        "deadline_extended",
+        "report_requested",
+        "request_answered",
+        "request_overdue",
+        "reminder_sent",
+    ];
+
     /// The `type` tag as it appears in JSON, for logs and NATS headers.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -298,9 +320,15 @@ pub struct EventEnvelope {
     pub prev_hash: Option<String>,
     #[serde(flatten)]
     pub event: TaskEvent,
+    /// Schema 3: `<key_id>:<128 hex>`, the deployment key's Ed25519 signature over this
+    /// envelope's JSON without `sig` and `hash` (so over `prev_hash` too), written just
+    /// before `hash`; `signing::check_signature` checks it on the stored bytes. `None`
+    /// for an unsigned envelope (schemas 1 and 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<String>,
     /// SHA-256 (lowercase hex) of this envelope's JSON without this member, which is
-    /// always written last: `chain::check_seal` recomputes it from the stored bytes.
-    /// `None` for an unsealed envelope (schema 1).
+    /// always written last: `chain::check_seal` recomputes it from the stored bytes
+    /// (`sig` included). `None` for an unsealed envelope (schema 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
 }
@@ -330,22 +358,41 @@ impl EventEnvelope {
             import_id: None,
             prev_hash: None,
             event,
+            sig: None,
             hash: None,
         }
     }
 
     /// Seals the envelope into its task's chain after the event whose hash is
-    /// `prev_hash`: sets `prev_hash`, then `hash` over the JSON without `hash`.
+    /// `prev_hash`, unsigned: sets `prev_hash`, then `hash` over the JSON without `hash`.
+    /// A sealed, unsigned envelope is schema 2 (schema 3 means signed), so a schema-3
+    /// envelope is written as version 2 and any `sig` is dropped.
     pub fn sealed(mut self, prev_hash: Option<String>) -> Self {
+        self.schema_version = self.schema_version.min(2);
         self.prev_hash = prev_hash;
+        self.sig = None;
         self.hash = None;
         self.hash = Some(crate::chain::sha256_hex(&self.encode()));
         self
     }
 
-    /// The stored form. `hash` is the struct's last field, so a sealed envelope encodes
-    /// as its unsealed JSON with `,"hash":"…"` before the closing brace: exactly the
-    /// bytes `chain::check_seal` verifies.
+    /// Signs and seals the envelope into its task's chain after the event whose hash is
+    /// `prev_hash` (schema 3): sets `prev_hash`, then `sig` by `key` over the JSON
+    /// without `sig` and `hash`, then `hash` over the JSON without `hash`.
+    pub fn signed(mut self, prev_hash: Option<String>, key: &DeploymentKey) -> Self {
+        self.schema_version = self.schema_version.max(SIGNED_SCHEMA_VERSION);
+        self.prev_hash = prev_hash;
+        self.sig = None;
+        self.hash = None;
+        self.sig = Some(key.signature_member(&self.encode()));
+        self.hash = Some(crate::chain::sha256_hex(&self.encode()));
+        self
+    }
+
+    /// The stored form. `hash` is the struct's last field and `sig` the one before, so a
+    /// signed envelope encodes as its content JSON, then `,"sig":"…"`, then
+    /// `,"hash":"…"` before the closing brace: exactly the bytes `chain::check_seal` and
+    /// `signing::check_signature` verify.
     pub fn encode(&self) -> Vec<u8> {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_vec(self).unwrap_or_default()

@@ -17,9 +17,11 @@ mod decide;
 mod error;
 mod event;
 mod ids;
+mod import_commit;
 mod obligation;
 mod period;
 mod policy;
+mod signing;
 mod task;
 mod text;
 mod timeframe;
@@ -29,7 +31,10 @@ pub use agenda::{due_commands, next_instant, ReminderOffsets};
 pub use calendar::{
     deadline_for, deadlines_for_year, is_on_time, Deadline, DeadlineKind, HolidayCalendar,
 };
-pub use chain::{check_seal, sha256_hex, BrokenLink, ChainSummary, ChainVerifier, Seal};
+pub use chain::{
+    check_seal, sha256_hex, BrokenLink, ChainSummary, ChainVerifier, CheckpointFinding, Seal,
+    Verification, VerifySummary,
+};
 pub use command::TaskCommand;
 pub use debtor::Debtor;
 pub use decide::{changed_fields, decide};
@@ -41,12 +46,19 @@ pub use event::{
     TaskMarkedOverdue, TaskReturnedToAppendix, CURRENT_SCHEMA_VERSION,
 };
 pub use ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
+pub use import_commit::{import_content_digest, import_id_for, ImportCommitted, ImportOutcome};
 pub use obligation::{
     obligations, obligations_through, roll_ups, task_status, AppliedExtension, GroupRollUp,
     Obligation, ObligationContext, ObligationSource, ObligationStatus, TaskStatus,
 };
 pub use period::ReportingPeriod;
 pub use policy::{ReportingPolicy, ReportingPolicySpec, PRESET_NAMES};
+pub use signing::{
+    check_signature, checkpoint_plans, classify, heads_digest, sign_record, Checkpoint,
+    CheckpointBuilder, DeploymentKey, KeyEstablished, KeyId, KeyRecord, KeyRotated, Keyring,
+    KeyringError, PlanCheckpoint, PublicKey, RecordKind, SignatureCheck, SignatureError,
+    KEY_ID_HEX_LEN, SIGNATURE_HEX_LEN, SIGNED_SCHEMA_VERSION,
+};
 pub use task::{
     apply, replay, Amendment, Answer, Assignment, Coordination, Extension, MissingMark,
     OverdueMark, ReminderMark, Report, ReportRequest, RequestOverdueMark, Succession, TaskState,
