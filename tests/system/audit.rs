@@ -43,6 +43,16 @@ fn appendix(rows: &[Row]) -> String {
 }
 
 /// A running stack. Fields drop in order: dondoc first.
+/// The stream sequences of the log's task events (its other records, such as import
+/// commit records, are not events).
+async fn event_sequences(nats: &TestNats) -> Vec<u64> {
+    nats.stored_events()
+        .await
+        .into_iter()
+        .map(|(sequence, _)| sequence)
+        .collect()
+}
+
 struct Stack {
     dondoc: Dondoc,
     tasks: TaskServiceClient<Channel>,
@@ -189,7 +199,8 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
     let mut stack = start().await;
     let a = import(&mut stack.tasks, PLAN_A, &ROWS, "import-a").await;
     let b = import(&mut stack.tasks, PLAN_B, &ROWS, "import-b").await;
-    assert_eq!((a.stream_sequence, b.stream_sequence), (3, 6));
+    // Each import: its three events, then its commit record.
+    assert_eq!((a.stream_sequence, b.stream_sequence), (4, 8));
     // Commands after the imports, as their answers say (an import appends its tasks
     // concurrently: its events are checked as a set below).
     let mut expected_a: Vec<Key> = Vec::new();
@@ -261,7 +272,7 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
         },
     )
     .await;
-    imported(&plan_b[..3], [4, 5, 6], &b.task_ids);
+    imported(&plan_b[..3], [5, 6, 7], &b.task_ids);
     assert_eq!(plan_b[3..].iter().map(key).collect::<Vec<_>>(), expected_b);
     let full_a: Vec<Key> = plan_a[..3].iter().map(key).chain(expected_a).collect();
 
@@ -284,14 +295,14 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
         assert!(!event.stored_at.is_empty());
     }
 
-    // The whole log is both plans, in stream order; windows are inclusive.
+    // The whole log is both plans' events, in stream order (between them, the
+    // imports' commit records); windows are inclusive.
     let all = replay(&mut stack.audit, pb::ReplayRequest::default()).await;
-    let last = stack.nats.last_sequence().await;
     assert_eq!(
         all.iter()
             .map(|event| event.stream_sequence)
             .collect::<Vec<_>>(),
-        (1..=last).collect::<Vec<_>>()
+        event_sequences(&stack.nats).await
     );
     let window = replay(
         &mut stack.audit,
@@ -461,9 +472,10 @@ async fn a_tasks_state_as_of_each_instant_is_what_get_task_showed_then() {
     let reimported = import(&mut stack.tasks, PLAN_A, &revised, "import-2").await;
     assert_eq!(reimported.tasks_amended, 1);
     let version = done.version + 1;
+    // The amendment is stored just before the import's commit record.
     seen.push(
         stack
-            .snapshot(&task_id, version, reimported.stream_sequence)
+            .snapshot(&task_id, version, reimported.stream_sequence - 1)
             .await,
     );
     let done = report(&mut stack.tasks, &task_id, NOIVU, "2023-Q2").await;
@@ -598,7 +610,8 @@ async fn a_watcher_resumed_from_its_last_sequence_sees_every_event_once() {
     ));
 
     // Appended while the watchers come and go.
-    let mut expected_a: Vec<u64> = (1..=a.stream_sequence).collect();
+    // The import's events (its commit record is the last of its sequences).
+    let mut expected_a: Vec<u64> = (1..a.stream_sequence).collect();
     let mut last = 0;
     for round in 0..30 {
         let (plan, ids) = if round % 3 == 0 {
@@ -625,7 +638,11 @@ async fn a_watcher_resumed_from_its_last_sequence_sees_every_event_once() {
     all_done.store(last, Ordering::SeqCst);
 
     let (seen, sessions) = everything.await.unwrap();
-    assert_eq!(seen, (1..=last).collect::<Vec<_>>(), "no gap, no duplicate");
+    assert_eq!(
+        seen,
+        event_sequences(&stack.nats).await,
+        "no gap, no duplicate"
+    );
     assert!(
         sessions >= 5,
         "disconnected and resumed many times: {sessions}"
@@ -703,11 +720,7 @@ async fn the_cli_watch_resumes_after_the_server_restarts() {
             .stream_sequence;
     }
     read_until(last, &mut sequences);
-    assert_eq!(
-        sequences,
-        (1..=last).collect::<Vec<_>>(),
-        "every event once"
-    );
+    assert_eq!(sequences, event_sequences(&nats).await, "every event once");
     watcher.kill().expect("stop the watcher");
     watcher.wait().expect("reap the watcher");
 }

@@ -93,9 +93,14 @@ async fn importing_the_same_appendix_twice_creates_nothing_new() {
     assert_eq!(second.tasks_created, 0);
     assert_eq!(second.tasks_unchanged, 76);
     assert_eq!(second.task_ids, first.task_ids, "deterministic task ids");
+    // The first import sent again answers with its first outcome; its request id with
+    // another document (another source name) is refused: a request id names one request.
+    let retried = import_seed_004(&mut client, "qng").await;
+    assert_eq!(retried.tasks_created, 76);
+    assert_eq!(retried.stream_sequence, first.stream_sequence);
     again.request_id = "import-qng".into();
-    let retried = client.import_plan(again).await.unwrap().into_inner();
-    assert_eq!(retried.tasks_created, 0);
+    let refused = client.import_plan(again).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::AlreadyExists, "{refused}");
     assert_eq!(nats.event_count().await, 76);
 }
 

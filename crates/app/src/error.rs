@@ -71,6 +71,40 @@ pub enum AppError {
         request_id: dondoc_domain::RequestId,
     },
 
+    /// An import's request id used again with another appendix (its content differs
+    /// from what the committed import recorded). Kind: AlreadyExists.
+    #[error(
+        "request_id {request_id} was already used for an import of plan {plan_id} with other \
+         content; import the new appendix under a new request_id (the same appendix again \
+         answers with the first outcome)"
+    )]
+    ImportRequestReused {
+        plan_id: dondoc_domain::PlanId,
+        request_id: dondoc_domain::RequestId,
+    },
+
+    /// The task has events of an import that was interrupted before its commit record:
+    /// they take effect (and the task accepts other commands) once that import is sent
+    /// again and completes. Kind: Refused.
+    #[error(
+        "task {task_id} is part of import {import_id} of plan {plan_id}, which was \
+         interrupted before it took effect; send that import again with its request_id \
+         ({request_id}) to complete it"
+    )]
+    ImportUnfinished {
+        task_id: TaskId,
+        plan_id: dondoc_domain::PlanId,
+        import_id: uuid::Uuid,
+        /// The import's request id, as far as the task's events tell it.
+        request_id: String,
+    },
+
+    /// A task of the process itself ended without an answer (it panicked or the
+    /// runtime is shutting down). Kind: Unavailable: the work is idempotent, so a retry
+    /// with the same request id completes it.
+    #[error("{0}")]
+    Interrupted(String),
+
     /// The client pinned a version the task no longer has. Kind: Conflict.
     #[error("task {task_id} is at version {actual}, not the expected {expected}")]
     VersionConflict {
@@ -133,7 +167,11 @@ impl AppError {
                 | DomainError::DeadlineNotPassed { .. } => ErrorKind::Refused,
                 DomainError::RequestKeyTaken { .. } => ErrorKind::AlreadyExists,
             },
-            Self::RequestIdReused { .. } => ErrorKind::AlreadyExists,
+            Self::RequestIdReused { .. } | Self::ImportRequestReused { .. } => {
+                ErrorKind::AlreadyExists
+            }
+            Self::ImportUnfinished { .. } => ErrorKind::Refused,
+            Self::Interrupted(_) => ErrorKind::Unavailable,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::NotCaughtUp(_) => ErrorKind::Unavailable,
             Self::VersionGap { .. } => ErrorKind::Internal,

@@ -2,7 +2,8 @@
 //! applies each event, forever, resubscribing from the checkpoint after any failure. A
 //! message that is not an event dondoc can apply is quarantined (recorded in the
 //! projection with the checkpoint, never applied), so one foreign message never stops
-//! the projection.
+//! the projection. An import's events are held until its commit record and then
+//! applied at once (`ProjectionStore::commit_import`).
 //!
 //! Why an ordered consumer from the sled checkpoint and not a durable consumer's acks:
 //! the checkpoint is written in the same sled transaction as the change it covers, so
@@ -13,7 +14,8 @@
 use std::time::Duration;
 
 use dondoc_domain::TaskId;
-use dondoc_eventlog::{EventLog, LogError};
+use dondoc_eventlog::{EventLog, LogError, LogRecord};
+use dondoc_projection::ApplyOutcome;
 use dondoc_projection::{ProjectionError, ProjectionStore, Quarantined};
 use futures::StreamExt;
 use tokio::sync::{broadcast, watch};
@@ -115,38 +117,85 @@ impl ProjectionFeeder {
             "projection following the event stream"
         );
         while let Some(item) = events.next().await {
-            let recorded = match item {
-                Ok(recorded) => recorded,
-                Err(LogError::Unreadable {
-                    sequence,
-                    subject,
-                    reason,
-                }) => {
-                    // Not an event dondoc can apply: kept aside, never applied, and the
-                    // projection goes on with everything else.
-                    tracing::error!(sequence, %subject, %reason, "quarantined a message of the event stream");
-                    self.store
-                        .quarantine(&Quarantined {
-                            sequence,
-                            subject,
-                            reason,
-                        })
-                        .map_err(|err| err.to_string())?;
-                    self.progress.send_replace(sequence);
-                    continue;
-                }
-                Err(other) => return Err(other.to_string()),
-            };
-            self.store
-                .apply(recorded.sequence, &recorded.envelope)
-                .map_err(|err| err.to_string())?;
-            // The change goes out before the progress: whoever reads the progress and
+            let applied = apply_record(&self.store, item).map_err(|err| err.to_string())?;
+            // The changes go out before the progress: whoever reads the progress and
             // then drains its changes has seen every change up to it (the worker's
             // `settled` relies on this). No subscriber is not an error: the worker is
             // optional.
-            let _ = self.changes.send(recorded.envelope.task_id);
-            self.progress.send_replace(recorded.sequence);
+            for task_id in applied.changed {
+                let _ = self.changes.send(task_id);
+            }
+            self.progress.send_replace(applied.sequence);
         }
         Err("event subscription ended".to_owned())
     }
+}
+
+/// What one message of the stream did to the projection.
+#[derive(Debug)]
+pub(crate) struct AppliedRecord {
+    pub sequence: u64,
+    /// Tasks whose view changed.
+    pub changed: Vec<TaskId>,
+}
+
+/// Applies one item the event stream delivered: an event (applied or held for its
+/// import), an import's commit record (its held events applied), or a message that is
+/// not an event dondoc can apply (quarantined: kept aside, never applied, and the
+/// projection goes on). A failure of the subscription itself is the caller's to
+/// handle (it resubscribes from the checkpoint).
+pub(crate) fn apply_record(
+    store: &ProjectionStore,
+    item: Result<LogRecord, LogError>,
+) -> Result<AppliedRecord, FeedError> {
+    match item {
+        Ok(LogRecord::Event(recorded)) => {
+            let outcome = store.apply(recorded.sequence, &recorded.envelope)?;
+            let changed = if outcome == ApplyOutcome::Applied {
+                vec![recorded.envelope.task_id]
+            } else {
+                Vec::new()
+            };
+            Ok(AppliedRecord {
+                sequence: recorded.sequence,
+                changed,
+            })
+        }
+        Ok(LogRecord::ImportCommitted { sequence, record }) => {
+            let changed = store.commit_import(sequence, &record.import_id)?;
+            tracing::info!(
+                import = %record.import_id,
+                plan = %record.plan_id,
+                tasks = changed.len(),
+                "an import took effect"
+            );
+            Ok(AppliedRecord { sequence, changed })
+        }
+        Err(LogError::Unreadable {
+            sequence,
+            subject,
+            reason,
+        }) => {
+            tracing::error!(sequence, %subject, %reason, "quarantined a message of the event stream");
+            store.quarantine(&Quarantined {
+                sequence,
+                subject,
+                reason,
+            })?;
+            Ok(AppliedRecord {
+                sequence,
+                changed: Vec::new(),
+            })
+        }
+        Err(other) => Err(FeedError::Log(other)),
+    }
+}
+
+/// Why applying a delivered item failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FeedError {
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
 }

@@ -16,6 +16,13 @@
 //! - reads used for decisions go to the stream leader (STREAM.MSG.GET), not to direct
 //!   get, which a follower may answer from a stale copy.
 //!
+//! - a plan import is written as its events (each tagged with the import id) and then
+//!   one commit record on `dondoc.events.import.<import id>` ([`EventLog::append_import`]):
+//!   in atomic batches of at most [`MAX_BATCH_MESSAGES`] where the stream allows them
+//!   (ADR-50), one message at a time where it does not. Readers apply an import's
+//!   events only once its commit record is stored, so an import of any size is seen
+//!   whole or not at all whatever fails in between.
+//!
 //! Auditors read it back through [`replay`]: bounded replays of the whole log, a plan
 //! or a task, and live watches, each event with the exact bytes stored.
 //!
@@ -23,8 +30,11 @@
 //! ([`reminders`]): notifications, not part of the log of record.
 
 pub mod access;
+mod import;
 pub mod reminders;
 pub mod replay;
+
+pub use import::{import_subject, TaskAppend, MAX_BATCH_MESSAGES};
 
 pub use access::{agency_consumer, Identity, NatsAuth, Permissions};
 
@@ -43,15 +53,23 @@ use async_nats::jetstream::{
     message::PublishMessage,
     stream::{Config as StreamConfig, DiscardPolicy, LastRawMessageErrorKind, StorageType},
 };
+use async_nats::HeaderMap;
 use bytes::Bytes;
-use dondoc_domain::{EventEnvelope, PlanId, TaskId};
+use dondoc_domain::{EventEnvelope, ImportCommitted, PlanId, TaskId};
 use futures::{Stream, StreamExt};
 
 /// The stream holding every event.
 pub const STREAM_NAME: &str = "DONDOC_EVENTS";
 /// Subjects of task events: `dondoc.events.task.<plan>.<task>`.
 pub const TASK_SUBJECT_PREFIX: &str = "dondoc.events.task";
+/// Subjects of import commit records: `dondoc.events.import.<import id>`.
+pub const IMPORT_SUBJECT_PREFIX: &str = "dondoc.events.import";
 const STREAM_SUBJECTS: &str = "dondoc.events.>";
+
+/// The largest stored record dondoc writes: NATS's default `max_payload` is 1 MiB, and
+/// headers travel with the payload. Larger inputs are refused before anything is
+/// written.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024 - 8 * 1024;
 
 /// How long JetStream remembers message ids to drop duplicates. Retries after this are
 /// still idempotent through the request ids recorded with each task.
@@ -106,6 +124,27 @@ pub struct TaskMessages {
     pub last_sequence: u64,
 }
 
+/// One message of the log, as the projection reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogRecord {
+    /// A task event (both variants boxed: they differ much in size).
+    Event(Box<RecordedEvent>),
+    /// The commit record of a plan import: its events take effect now.
+    ImportCommitted {
+        sequence: u64,
+        record: Box<ImportCommitted>,
+    },
+}
+
+impl LogRecord {
+    pub fn sequence(&self) -> u64 {
+        match self {
+            Self::Event(event) => event.sequence,
+            Self::ImportCommitted { sequence, .. } => *sequence,
+        }
+    }
+}
+
 /// What an append achieved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Appended {
@@ -151,8 +190,11 @@ pub async fn connect_nats(
 
 #[derive(Clone, Debug)]
 pub struct EventLog {
-    jetstream: jetstream::Context,
-    stream: jetstream::stream::Stream,
+    pub(crate) jetstream: jetstream::Context,
+    pub(crate) stream: jetstream::stream::Stream,
+    /// The stream takes atomic batches (streams created by builds before imports were
+    /// atomic do not, and the service may not reconfigure the stream).
+    pub(crate) atomic_batches: bool,
 }
 
 /// The subject of one task's events.
@@ -160,7 +202,7 @@ pub fn task_subject(plan_id: &PlanId, task_id: &TaskId) -> String {
     format!("{TASK_SUBJECT_PREFIX}.{plan_id}.{task_id}")
 }
 
-fn unavailable(action: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> LogError {
+pub(crate) fn unavailable(action: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> LogError {
     move |err| LogError::Unavailable {
         action,
         detail: err.to_string(),
@@ -194,6 +236,7 @@ impl EventLog {
             deny_delete: true,
             deny_purge: true,
             allow_direct: true,
+            allow_atomic_publish: true,
             duplicate_window: DUPLICATE_WINDOW,
             ..Default::default()
         };
@@ -208,7 +251,18 @@ impl EventLog {
                 "the existing stream allows delete or purge; the log is only append-only if it does not"
             );
         }
-        Ok(Self { jetstream, stream })
+        let atomic_batches = existing.allow_atomic_publish;
+        if !atomic_batches {
+            tracing::info!(
+                stream = STREAM_NAME,
+                "the existing stream does not allow atomic batches; imports are written one event at a time (still all or nothing through their commit record)"
+            );
+        }
+        Ok(Self {
+            jetstream,
+            stream,
+            atomic_batches,
+        })
     }
 
     /// Appends one event after the task's last event at stream sequence
@@ -227,15 +281,15 @@ impl EventLog {
             envelope.task_id, envelope.request_id, envelope.version
         );
         let subject = task_subject(&envelope.plan_id, &envelope.task_id);
-        let message = PublishMessage::build()
+        let mut message = PublishMessage::build()
             .payload(Bytes::from(envelope.encode()))
             .message_id(message_id)
-            .expected_last_subject_sequence(expected_last_sequence)
-            .header("Dondoc-Event-Type", envelope.event.type_name())
-            .header(
-                "Dondoc-Schema-Version",
-                envelope.schema_version.to_string().as_str(),
-            );
+            .expected_last_subject_sequence(expected_last_sequence);
+        for (name, values) in event_headers(envelope).iter() {
+            for value in values {
+                message = message.header(name.clone(), value.clone());
+            }
+        }
         let ack = self
             .jetstream
             .send_publish(subject.clone(), message)
@@ -306,8 +360,7 @@ impl EventLog {
     pub async fn follow(
         &self,
         start_sequence: u64,
-    ) -> Result<impl Stream<Item = Result<RecordedEvent, LogError>> + Send + 'static, LogError>
-    {
+    ) -> Result<impl Stream<Item = Result<LogRecord, LogError>> + Send + 'static, LogError> {
         let consumer = self
             .stream
             .create_consumer(OrderedConfig {
@@ -329,7 +382,7 @@ impl EventLog {
                 .info()
                 .map_err(|err| unavailable("reading a message's stream sequence")(&*err))?
                 .stream_sequence;
-            decode(sequence, &message.subject, &message.payload)
+            decode_record(sequence, &message.subject, &message.payload)
         }))
     }
 
@@ -351,15 +404,58 @@ impl EventLog {
         ReminderChannel::open(self.jetstream.client(), options).await
     }
 
-    /// How many events the stream holds.
+    /// How many task events the stream holds (import commit records and other
+    /// records not counted).
     pub async fn event_count(&self) -> Result<u64, LogError> {
-        let mut stream = self.stream.clone();
-        let info = stream
-            .info()
+        let mut subjects = self
+            .stream
+            .info_with_subjects(format!("{TASK_SUBJECT_PREFIX}.>"))
             .await
             .map_err(|err| unavailable("reading the stream state")(&err))?;
-        Ok(info.state.messages)
+        let mut total = 0;
+        while let Some(item) = subjects.next().await {
+            let (_, count) = item.map_err(|err| unavailable("reading the stream state")(&err))?;
+            total += count as u64;
+        }
+        Ok(total)
     }
+}
+
+/// The headers every stored event carries (besides the publish's own).
+pub(crate) fn event_headers(envelope: &EventEnvelope) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("Dondoc-Event-Type", envelope.event.type_name());
+    headers.insert(
+        "Dondoc-Schema-Version",
+        envelope.schema_version.to_string().as_str(),
+    );
+    headers
+}
+
+/// Reads a message of the stream: a task event, or an import's commit record.
+fn decode_record(sequence: u64, subject: &str, payload: &[u8]) -> Result<LogRecord, LogError> {
+    if let Some(import) = subject
+        .strip_prefix(IMPORT_SUBJECT_PREFIX)
+        .and_then(|rest| rest.strip_prefix('.'))
+    {
+        let unreadable = |reason: String| LogError::Unreadable {
+            sequence,
+            subject: subject.to_owned(),
+            reason,
+        };
+        let record = ImportCommitted::decode(payload).map_err(|err| unreadable(err.to_string()))?;
+        if record.import_id.to_string() != import {
+            return Err(unreadable(format!(
+                "the commit record of import {} stored on another import's subject",
+                record.import_id
+            )));
+        }
+        return Ok(LogRecord::ImportCommitted {
+            sequence,
+            record: Box::new(record),
+        });
+    }
+    decode(sequence, subject, payload).map(|event| LogRecord::Event(Box::new(event)))
 }
 
 fn decode(sequence: u64, subject: &str, payload: &[u8]) -> Result<RecordedEvent, LogError> {

@@ -30,7 +30,7 @@ use dondoc_domain::{EventEnvelope, PlanId, TaskId};
 use futures::{Stream, StreamExt};
 use time::OffsetDateTime;
 
-use crate::{unavailable, EventLog, LogError, RecordedEvent, STREAM_SUBJECTS, TASK_SUBJECT_PREFIX};
+use crate::{unavailable, EventLog, LogError, RecordedEvent, TASK_SUBJECT_PREFIX};
 
 /// Which events a replay or a watch reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl ReplayFilter {
     /// The subject filter of the consumer.
     pub fn subject(&self) -> String {
         match self {
-            Self::All => STREAM_SUBJECTS.to_owned(),
+            Self::All => format!("{TASK_SUBJECT_PREFIX}.>"),
             Self::Plan(plan_id) => format!("{TASK_SUBJECT_PREFIX}.{plan_id}.*"),
             Self::Task(task_id) => format!("{TASK_SUBJECT_PREFIX}.*.{task_id}"),
         }
@@ -351,7 +351,7 @@ mod tests {
 
     #[test]
     fn subjects_select_the_whole_log_a_plan_or_a_task() {
-        assert_eq!(ReplayFilter::All.subject(), "dondoc.events.>");
+        assert_eq!(ReplayFilter::All.subject(), "dondoc.events.task.>");
         let plan = PlanId::parse("qng-189-2022").unwrap();
         assert_eq!(
             ReplayFilter::Plan(plan).subject(),

@@ -7,7 +7,16 @@
 //! - `meta`: `checkpoint` → last applied stream sequence (u64, big-endian);
 //! - `quarantine`: stream sequence (u64, big-endian) → JSON `{subject, reason}` of a
 //!   message that is not an event dondoc can apply (garbage, or an event on another
-//!   task's subject): never applied, kept here so that it is seen and reported.
+//!   task's subject): never applied, kept here so that it is seen and reported;
+//! - `pending`: import id (16 bytes) ‖ stream sequence (8, big-endian) → event JSON: an
+//!   event of an import whose commit record has not been read yet (or a later event of
+//!   a task that has one), held back, not applied;
+//! - `pending_tasks`: task id → import id, for every task with held events;
+//! - `imports`: import id → stream sequence of its commit record.
+//!
+//! Invariant: a task's view holds none of its events from an import until that
+//! import's commit record; the commit applies all of them, and moves the checkpoint, in
+//! one transaction, so readers see an import whole or not at all.
 //!
 //! Invariant: one event changes its view, the indexes and the checkpoint in one sled
 //! transaction. sled recovers transactions atomically, so after a crash the store is at
@@ -38,6 +47,17 @@ pub struct ProjectionStore {
     pub(crate) by_coordinator: Tree,
     meta: Tree,
     quarantine: Tree,
+    pending: Tree,
+    pending_tasks: Tree,
+    imports: Tree,
+}
+
+/// The trees one event's application touches, inside a transaction.
+struct ViewTrees<'a> {
+    tasks: &'a TransactionalTree,
+    by_plan: &'a TransactionalTree,
+    by_lead: &'a TransactionalTree,
+    by_coordinator: &'a TransactionalTree,
 }
 
 /// A message of the stream the projection did not apply.
@@ -61,6 +81,9 @@ pub struct TreeDigest {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApplyOutcome {
     Applied,
+    /// Part of an import not committed yet (or behind such an event of its task): held
+    /// in `pending` until the import's commit record.
+    Held,
     /// At or below the checkpoint, or already in the task's view.
     Skipped,
 }
@@ -89,6 +112,9 @@ impl ProjectionStore {
             by_coordinator: open_tree("by_coordinator")?,
             meta: open_tree("meta")?,
             quarantine: open_tree("quarantine")?,
+            pending: open_tree("pending")?,
+            pending_tasks: open_tree("pending_tasks")?,
+            imports: open_tree("imports")?,
             db,
         })
     }
@@ -105,7 +131,8 @@ impl ProjectionStore {
         Ok(stored.map_or(0, |bytes| decode_u64(&bytes)))
     }
 
-    /// Applies the event stored at `sequence`, together with the checkpoint.
+    /// Applies the event stored at `sequence`, together with the checkpoint, or holds
+    /// it back if it belongs to an import not committed yet (module docs).
     pub fn apply(
         &self,
         sequence: u64,
@@ -117,48 +144,45 @@ impl ProjectionStore {
             &self.by_lead,
             &self.by_coordinator,
             &self.meta,
+            &self.pending,
+            &self.pending_tasks,
+            &self.imports,
         );
-        let result = trees.transaction(|(tasks, by_plan, by_lead, by_coordinator, meta)| {
-            let checkpoint = meta
-                .get(CHECKPOINT_KEY)?
-                .map_or(0, |bytes| decode_u64(&bytes));
-            if sequence <= checkpoint {
-                return Ok(ApplyOutcome::Skipped);
-            }
-            let key = envelope.task_id.as_uuid().into_bytes();
-            let previous = match tasks.get(key)? {
-                Some(bytes) => {
-                    Some(decode_view(&bytes).map_err(ConflictableTransactionError::Abort)?)
+        let result = trees.transaction(
+            |(tasks, by_plan, by_lead, by_coordinator, meta, pending, pending_tasks, imports)| {
+                let checkpoint = meta
+                    .get(CHECKPOINT_KEY)?
+                    .map_or(0, |bytes| decode_u64(&bytes));
+                if sequence <= checkpoint {
+                    return Ok(ApplyOutcome::Skipped);
                 }
-                None => None,
-            };
-            let mut view = previous
-                .clone()
-                .unwrap_or_else(|| TaskView::empty(envelope.task_id, envelope.plan_id.clone()));
-            let recorded = view.record(sequence, envelope).map_err(|gap| {
-                ConflictableTransactionError::Abort(ProjectionError::Gap { sequence, gap })
-            })?;
-            meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
-            if recorded == Recorded::AlreadyApplied {
-                return Ok(ApplyOutcome::Skipped);
-            }
-            let old_entries = previous.as_ref().map(index_entries).unwrap_or_default();
-            let new_entries = index_entries(&view);
-            for entry in old_entries
-                .iter()
-                .filter(|entry| !new_entries.contains(entry))
-            {
-                index_tree(entry, by_plan, by_lead, by_coordinator).remove(entry.key())?;
-            }
-            for entry in new_entries
-                .iter()
-                .filter(|entry| !old_entries.contains(entry))
-            {
-                index_tree(entry, by_plan, by_lead, by_coordinator).insert(entry.key(), &[])?;
-            }
-            tasks.insert(&key, encode_view(&view))?;
-            Ok(ApplyOutcome::Applied)
-        });
+                meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
+                let task_key = envelope.task_id.as_uuid().into_bytes();
+                let held_by = match pending_tasks.get(task_key)? {
+                    Some(import) => Some(import.to_vec()),
+                    None => match envelope.import_id {
+                        Some(import_id) if imports.get(import_id.as_bytes())?.is_none() => {
+                            Some(import_id.as_bytes().to_vec())
+                        }
+                        _ => None,
+                    },
+                };
+                if let Some(import) = held_by {
+                    let mut key = import.clone();
+                    key.extend_from_slice(&sequence.to_be_bytes());
+                    pending.insert(key, envelope.encode())?;
+                    pending_tasks.insert(&task_key, import)?;
+                    return Ok(ApplyOutcome::Held);
+                }
+                let views = ViewTrees {
+                    tasks,
+                    by_plan,
+                    by_lead,
+                    by_coordinator,
+                };
+                apply_to_view(&views, sequence, envelope)
+            },
+        );
         result.map_err(|err| match err {
             TransactionError::Abort(projection_error) => projection_error,
             TransactionError::Storage(source) => ProjectionError::Storage {
@@ -166,6 +190,92 @@ impl ProjectionStore {
                 source,
             },
         })
+    }
+
+    /// Applies every event held for import `import_id`, in stream order, records the
+    /// import as committed at `sequence` and moves the checkpoint there: one
+    /// transaction. Returns the tasks it changed (none if already applied).
+    pub fn commit_import(
+        &self,
+        sequence: u64,
+        import_id: &uuid::Uuid,
+    ) -> Result<Vec<TaskId>, ProjectionError> {
+        // Only the feeder writes `pending`, so what is read here stays as it is until
+        // the transaction below.
+        let mut held = Vec::new();
+        for item in self.pending.scan_prefix(import_id.as_bytes()) {
+            let (key, value) = item.map_err(|source| ProjectionError::Storage {
+                action: "reading an import's held events",
+                source,
+            })?;
+            let event_sequence = decode_u64(&key[16..]);
+            let envelope = EventEnvelope::decode(&value)
+                .map_err(|err| ProjectionError::Corrupt(err.to_string()))?;
+            held.push((key, event_sequence, envelope));
+        }
+        let trees = (
+            &self.tasks,
+            &self.by_plan,
+            &self.by_lead,
+            &self.by_coordinator,
+            &self.meta,
+            &self.pending,
+            &self.pending_tasks,
+            &self.imports,
+        );
+        let result = trees.transaction(
+            |(tasks, by_plan, by_lead, by_coordinator, meta, pending, pending_tasks, imports)| {
+                let checkpoint = meta
+                    .get(CHECKPOINT_KEY)?
+                    .map_or(0, |bytes| decode_u64(&bytes));
+                if sequence <= checkpoint {
+                    return Ok(Vec::new());
+                }
+                meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
+                imports.insert(import_id.as_bytes(), &sequence.to_be_bytes())?;
+                let views = ViewTrees {
+                    tasks,
+                    by_plan,
+                    by_lead,
+                    by_coordinator,
+                };
+                let mut changed = Vec::new();
+                for (key, event_sequence, envelope) in &held {
+                    apply_to_view(&views, *event_sequence, envelope)?;
+                    pending.remove(key)?;
+                    pending_tasks.remove(&envelope.task_id.as_uuid().into_bytes())?;
+                    if changed.last() != Some(&envelope.task_id) {
+                        changed.push(envelope.task_id);
+                    }
+                }
+                Ok(changed)
+            },
+        );
+        result.map_err(|err| match err {
+            TransactionError::Abort(projection_error) => projection_error,
+            TransactionError::Storage(source) => ProjectionError::Storage {
+                action: "committing an import",
+                source,
+            },
+        })
+    }
+
+    /// Events held for imports not committed yet: (import id, how many).
+    pub fn pending_imports(&self) -> Result<Vec<(uuid::Uuid, u64)>, ProjectionError> {
+        let mut imports: Vec<(uuid::Uuid, u64)> = Vec::new();
+        for item in self.pending.iter() {
+            let (key, _) = item.map_err(|source| ProjectionError::Storage {
+                action: "reading held events",
+                source,
+            })?;
+            let import = uuid::Uuid::from_slice(&key[..16])
+                .map_err(|err| ProjectionError::Corrupt(err.to_string()))?;
+            match imports.last_mut() {
+                Some((last, count)) if *last == import => *count += 1,
+                _ => imports.push((import, 1)),
+            }
+        }
+        Ok(imports)
     }
 
     /// Records that the message at `sequence` is not applied, with the checkpoint: the
@@ -224,13 +334,16 @@ impl ProjectionStore {
     /// (decoded and encoded again), so a view written by an older build with the same
     /// content digests the same; any difference in content does not.
     pub fn digests(&self) -> Result<Vec<TreeDigest>, ProjectionError> {
-        let trees: [(&'static str, &Tree); 6] = [
+        let trees: [(&'static str, &Tree); 9] = [
             ("tasks", &self.tasks),
             ("by_plan", &self.by_plan),
             ("by_lead", &self.by_lead),
             ("by_coordinator", &self.by_coordinator),
             ("meta", &self.meta),
             ("quarantine", &self.quarantine),
+            ("pending", &self.pending),
+            ("pending_tasks", &self.pending_tasks),
+            ("imports", &self.imports),
         ];
         let mut digests = Vec::with_capacity(trees.len());
         for (name, tree) in trees {
@@ -276,6 +389,9 @@ impl ProjectionStore {
             &self.by_coordinator,
             &self.meta,
             &self.quarantine,
+            &self.pending,
+            &self.pending_tasks,
+            &self.imports,
         ] {
             tree.clear().map_err(|source| ProjectionError::Storage {
                 action: "wiping the projection",
@@ -296,6 +412,46 @@ impl ProjectionStore {
                 source,
             })
     }
+}
+
+/// Applies one event to its task's view and indexes (inside a transaction).
+fn apply_to_view(
+    trees: &ViewTrees<'_>,
+    sequence: u64,
+    envelope: &EventEnvelope,
+) -> Result<ApplyOutcome, ConflictableTransactionError<ProjectionError>> {
+    let key = envelope.task_id.as_uuid().into_bytes();
+    let previous = match trees.tasks.get(key)? {
+        Some(bytes) => Some(decode_view(&bytes).map_err(ConflictableTransactionError::Abort)?),
+        None => None,
+    };
+    let mut view = previous
+        .clone()
+        .unwrap_or_else(|| TaskView::empty(envelope.task_id, envelope.plan_id.clone()));
+    let recorded = view.record(sequence, envelope).map_err(|gap| {
+        ConflictableTransactionError::Abort(ProjectionError::Gap { sequence, gap })
+    })?;
+    if recorded == Recorded::AlreadyApplied {
+        return Ok(ApplyOutcome::Skipped);
+    }
+    let old_entries = previous.as_ref().map(index_entries).unwrap_or_default();
+    let new_entries = index_entries(&view);
+    for entry in old_entries
+        .iter()
+        .filter(|entry| !new_entries.contains(entry))
+    {
+        index_tree(entry, trees.by_plan, trees.by_lead, trees.by_coordinator)
+            .remove(entry.key())?;
+    }
+    for entry in new_entries
+        .iter()
+        .filter(|entry| !old_entries.contains(entry))
+    {
+        index_tree(entry, trees.by_plan, trees.by_lead, trees.by_coordinator)
+            .insert(entry.key(), &[])?;
+    }
+    trees.tasks.insert(&key, encode_view(&view))?;
+    Ok(ApplyOutcome::Applied)
 }
 
 fn index_tree<'a>(

@@ -320,7 +320,10 @@ fn two_stores_fed_the_same_events_digest_the_same_and_one_more_event_differs() {
             "by_lead",
             "by_coordinator",
             "meta",
-            "quarantine"
+            "quarantine",
+            "pending",
+            "pending_tasks",
+            "imports"
         ]
     );
     assert_eq!(digests[0].entries, 2);
@@ -351,4 +354,57 @@ fn a_quarantined_message_moves_the_checkpoint_once_and_stays_on_record() {
     assert_eq!(store.checkpoint().unwrap(), 3);
     store.wipe().unwrap();
     assert!(store.quarantined().unwrap().is_empty());
+}
+
+fn in_import(mut envelope: EventEnvelope, import: u128) -> EventEnvelope {
+    envelope.import_id = Some(Uuid::from_u128(import));
+    envelope
+}
+
+#[test]
+fn an_imports_events_are_held_until_its_commit_and_then_applied_at_once() {
+    let (_dir, store) = open_store();
+    let a = in_import(assigned_envelope("p", 0, &["Sở TT&TT"], &[]), 7);
+    let b = in_import(assigned_envelope("p", 1, &["Sở Nội vụ"], &[]), 7);
+    assert_eq!(store.apply(1, &a).unwrap(), ApplyOutcome::Held);
+    assert_eq!(store.apply(2, &b).unwrap(), ApplyOutcome::Held);
+    // Held: not visible, yet the checkpoint moved (the stream need not be re-read).
+    assert_eq!(store.task_count(), 0);
+    assert_eq!(store.checkpoint().unwrap(), 2);
+    assert_eq!(
+        store.pending_imports().unwrap(),
+        vec![(Uuid::from_u128(7), 2)]
+    );
+    // A later event of a held task waits behind it, whatever it is.
+    let report = report_envelope(&a, 2, "r1");
+    assert_eq!(store.apply(3, &report).unwrap(), ApplyOutcome::Held);
+
+    let changed = store.commit_import(4, &Uuid::from_u128(7)).unwrap();
+    assert_eq!(changed, vec![a.task_id, b.task_id, a.task_id]);
+    assert_eq!(store.task_count(), 2);
+    assert_eq!(store.task(&a.task_id).unwrap().unwrap().state.version, 2);
+    assert_eq!(store.checkpoint().unwrap(), 4);
+    assert!(store.pending_imports().unwrap().is_empty());
+    // Redelivered after a crash: nothing is applied twice.
+    assert!(store
+        .commit_import(4, &Uuid::from_u128(7))
+        .unwrap()
+        .is_empty());
+    // Events of a committed import apply at once.
+    let c = in_import(assigned_envelope("p", 2, &["Sở Y tế"], &[]), 7);
+    assert_eq!(store.apply(5, &c).unwrap(), ApplyOutcome::Applied);
+}
+
+#[test]
+fn an_import_never_committed_stays_invisible_and_other_tasks_go_on() {
+    let (_dir, store) = open_store();
+    let held = in_import(assigned_envelope("p", 0, &["Sở TT&TT"], &[]), 8);
+    let plain = assigned_envelope("p", 1, &["Sở Nội vụ"], &[]);
+    store.apply(1, &held).unwrap();
+    assert_eq!(store.apply(2, &plain).unwrap(), ApplyOutcome::Applied);
+    assert!(store.task(&held.task_id).unwrap().is_none());
+    assert!(store.task(&plain.task_id).unwrap().is_some());
+    // Another import's commit does not release it.
+    store.commit_import(3, &Uuid::from_u128(9)).unwrap();
+    assert!(store.task(&held.task_id).unwrap().is_none());
 }

@@ -61,6 +61,18 @@ impl TestNats {
         }
     }
 
+    /// SIGKILL (a crash: nothing flushed), then the server again on the same port and
+    /// store.
+    pub fn crash_and_restart(&mut self) {
+        let port = self.port();
+        if let Some(server) = self.server.take() {
+            server.kill().expect("nats-server killed");
+        }
+        let mut options = self.options.clone();
+        options.port = Some(port);
+        self.server = Some(NatsServer::start(&options).expect("nats-server restarts"));
+    }
+
     /// Starts the server again on `port` with the same store.
     pub fn restart(&mut self, port: u16) {
         self.stop();
@@ -88,9 +100,30 @@ impl TestNats {
         stream.info().await.expect("stream info").state.clone()
     }
 
-    /// Number of messages in the event stream.
+    /// Number of task events in the event stream (import commit records and other
+    /// records not counted: `record_count` counts those).
     pub async fn event_count(&self) -> u64 {
-        self.stream_state(EVENT_STREAM).await.messages
+        self.record_count("dondoc.events.task.>").await
+    }
+
+    /// Number of messages of the event stream on subjects matching `filter`.
+    pub async fn record_count(&self, filter: &str) -> u64 {
+        let stream = self
+            .jetstream()
+            .await
+            .get_stream(EVENT_STREAM)
+            .await
+            .expect("event stream exists");
+        let mut subjects = stream
+            .info_with_subjects(filter)
+            .await
+            .expect("stream info with subjects");
+        let mut total = 0;
+        while let Some(item) = subjects.next().await {
+            let (_, count) = item.expect("a subject's count");
+            total += count as u64;
+        }
+        total
     }
 
     /// Stream sequence of the newest event.
@@ -98,9 +131,19 @@ impl TestNats {
         self.stream_state(EVENT_STREAM).await.last_sequence
     }
 
-    /// Every stored event's sequence and exact bytes, in stream order, up to the last
-    /// sequence when called.
+    /// Every stored task event's sequence and exact bytes, in stream order, up to the
+    /// last sequence when called (`stored_records` has the other records too).
     pub async fn stored_events(&self) -> Vec<(u64, Vec<u8>)> {
+        self.stored_records()
+            .await
+            .into_iter()
+            .filter(|(_, subject, _)| subject.starts_with("dondoc.events.task."))
+            .map(|(sequence, _, payload)| (sequence, payload))
+            .collect()
+    }
+
+    /// Every message of the event stream: sequence, subject and exact bytes.
+    pub async fn stored_records(&self) -> Vec<(u64, String, Vec<u8>)> {
         let last = self.last_sequence().await;
         if last == 0 {
             return Vec::new();
@@ -123,7 +166,11 @@ impl TestNats {
         {
             let message = message.expect("a stored event");
             let sequence = message.info().expect("message info").stream_sequence;
-            events.push((sequence, message.payload.to_vec()));
+            events.push((
+                sequence,
+                message.subject.to_string(),
+                message.payload.to_vec(),
+            ));
             if sequence >= last {
                 break;
             }

@@ -2,9 +2,14 @@
 //! the tracker would have shown then (rules in `audit/mod.rs`).
 //!
 //! Invariant: a task's events are applied in version order without gaps or repeats; a
-//! log that breaks this cannot be audited (INTERNAL), never silently rebuilt.
+//! log that breaks this cannot be audited (INTERNAL), never silently rebuilt. An
+//! event of a plan import counts from its import's commit record on, as it does for
+//! the live read model: at an instant before that record (or with none), the event
+//! and the task's later ones are not part of the state.
 
 use std::collections::HashMap;
+
+use uuid::Uuid;
 
 use dondoc_domain::{apply, in_vietnam, PlanId, Succession, TaskId, TaskState, VersionGap};
 use dondoc_eventlog::{ReplayFilter, ReplayStart};
@@ -40,10 +45,48 @@ pub(super) struct Rebuilt {
     pub closed: bool,
 }
 
+/// When each import took effect (its commit record's `occurred_at`), looked up in the
+/// log once per import.
+#[derive(Debug, Default)]
+pub(super) struct ImportCommits(HashMap<Uuid, Option<OffsetDateTime>>);
+
+impl ImportCommits {
+    /// Whether `event` had taken effect at `as_of`: not an import's, or its import was
+    /// committed by then.
+    pub async fn in_effect(
+        &mut self,
+        log: &dondoc_eventlog::EventLog,
+        event: &StoredEvent,
+        as_of: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        let Some(import_id) = event.envelope.import_id else {
+            return Ok(true);
+        };
+        let committed_at = match self.0.get(&import_id) {
+            Some(known) => *known,
+            None => {
+                let committed_at = log
+                    .read_import_commit(&import_id)
+                    .await?
+                    .map(|(_, record)| record.occurred_at);
+                self.0.insert(import_id, committed_at);
+                committed_at
+            }
+        };
+        Ok(committed_at.is_some_and(|at| at <= as_of))
+    }
+}
+
 impl Rebuilt {
-    /// Applies `event` unless it (or an earlier one of the task) is after `as_of`.
-    pub fn apply(&mut self, event: &StoredEvent, as_of: OffsetDateTime) -> Result<(), AppError> {
-        if self.closed || event.envelope.occurred_at > as_of {
+    /// Applies `event` unless it (or an earlier one of the task) is after `as_of`, or
+    /// had not taken effect by then (`in_effect`).
+    pub fn apply(
+        &mut self,
+        event: &StoredEvent,
+        as_of: OffsetDateTime,
+        in_effect: bool,
+    ) -> Result<(), AppError> {
+        if self.closed || event.envelope.occurred_at > as_of || !in_effect {
             self.closed = true;
             return Ok(());
         }
@@ -89,11 +132,14 @@ impl Auditor {
         let mut state = TaskState::default();
         let mut applied: Vec<StoredEvent> = Vec::new();
         let mut first: Option<(PlanId, OffsetDateTime)> = None;
+        let mut imports = ImportCommits::default();
         while let Some(event) = events.try_next().await? {
             first.get_or_insert_with(|| {
                 (event.envelope.plan_id.clone(), event.envelope.occurred_at)
             });
-            if event.envelope.occurred_at > as_of {
+            if event.envelope.occurred_at > as_of
+                || !imports.in_effect(&self.log, &event, as_of).await?
+            {
                 // Later events are not part of the task as of then; stop reading.
                 break;
             }
@@ -127,11 +173,13 @@ impl Auditor {
             .await?
             .map_ok(StoredEvent::from);
         let mut tasks: HashMap<TaskId, Rebuilt> = HashMap::new();
+        let mut imports = ImportCommits::default();
         while let Some(event) = events.try_next().await? {
+            let in_effect = imports.in_effect(&self.log, &event, as_of).await?;
             tasks
                 .entry(event.envelope.task_id)
                 .or_default()
-                .apply(&event, as_of)?;
+                .apply(&event, as_of, in_effect)?;
         }
         let agency = query
             .agency

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use dondoc_eventlog::{EventLog, LogError};
-use dondoc_projection::{ProjectionStore, Quarantined, TreeDigest};
+use dondoc_projection::{ProjectionStore, TreeDigest};
 use futures::StreamExt;
 
 use crate::error::AppError;
@@ -47,29 +47,20 @@ pub async fn rebuild_and_compare(
     let rebuilt = ProjectionStore::open(scratch)?;
     if checkpoint > 0 {
         let mut events = log.follow(1).await?;
-        while let Some(recorded) = events.next().await {
-            // As the feeder does: a foreign message is quarantined, not applied.
-            let sequence = match recorded {
-                Ok(recorded) if recorded.sequence <= checkpoint => {
-                    rebuilt.apply(recorded.sequence, &recorded.envelope)?;
-                    recorded.sequence
-                }
-                Ok(_) => break,
-                Err(LogError::Unreadable {
-                    sequence,
-                    subject,
-                    reason,
-                }) if sequence <= checkpoint => {
-                    rebuilt.quarantine(&Quarantined {
-                        sequence,
-                        subject,
-                        reason,
-                    })?;
-                    sequence
-                }
-                Err(LogError::Unreadable { .. }) => break,
-                Err(other) => return Err(other.into()),
+        while let Some(item) = events.next().await {
+            // Exactly as the feeder applies it, up to the live checkpoint.
+            let sequence = match &item {
+                Ok(record) => record.sequence(),
+                Err(LogError::Unreadable { sequence, .. }) => *sequence,
+                Err(_) => 0,
             };
+            if sequence > checkpoint {
+                break;
+            }
+            crate::feeder::apply_record(&rebuilt, item).map_err(|err| match err {
+                crate::feeder::FeedError::Log(log) => AppError::from(log),
+                crate::feeder::FeedError::Projection(projection) => AppError::from(projection),
+            })?;
             if sequence == checkpoint {
                 break;
             }

@@ -225,7 +225,7 @@ fn a_task_as_of_an_instant_stops_at_its_first_later_event() {
         ),
     ];
     for event in &log {
-        rebuilt.apply(event, as_of).unwrap();
+        rebuilt.apply(event, as_of, true).unwrap();
     }
     assert_eq!(rebuilt.state.version, 2, "the instant itself is included");
     assert_eq!(rebuilt.state.reports.len(), 1);
@@ -252,12 +252,14 @@ fn a_gap_in_a_tasks_versions_is_refused() {
                 assignment(&["Sở Y tế"], &[], 0),
             ),
             as_of,
+            true,
         )
         .unwrap();
     let error = rebuilt
         .apply(
             &stored(2, t, 3, AT, "report_submitted", report("Sở Y tế")),
             as_of,
+            true,
         )
         .unwrap_err();
     assert!(

@@ -10,7 +10,8 @@
 //! A reminder is published with the recording command's request id as its
 //! `Nats-Msg-Id`: a worker that dies between the two publishes again on restart and the
 //! reminder stream drops the copy (24-hour duplicate window), while a recorded reminder
-//! is never published again.
+//! is never published again. A task whose latest events belong to an import not in
+//! effect yet has no work until its import's commit record.
 
 use bytes::Bytes;
 use dondoc_domain::{rfc3339, AgencyName, Duty, ObligationStatus, RequestId, TaskCommand, TaskId};
@@ -63,6 +64,12 @@ impl DeadlineWorker {
         let Some(history) = writer.load(task_id, None).await? else {
             return Ok((SweepReport::default(), None));
         };
+        match writer.ensure_import_settled(&history, None).await {
+            // Part of an import not in effect yet: nothing is due on it until it is, and
+            // its commit reaches the worker as a change of the task.
+            Err(AppError::ImportUnfinished { .. }) => return Ok((SweepReport::default(), None)),
+            other => other?,
+        }
         let mut report = SweepReport {
             tasks_examined: 1,
             overdue: rules

@@ -35,8 +35,21 @@ pub struct TaskHistory {
     pub last_sequence: u64,
     /// The hash of the task's last event (`None` for none, or an unsealed one).
     pub last_hash: Option<String>,
+    /// The import of the task's latest events from an import, if any: whether that
+    /// import took effect decides whether the task takes other commands.
+    pub import: Option<ImportMark>,
     /// Request id → (the version its event produced, that event's stream sequence).
     requests: BTreeMap<String, (u64, u64)>,
+}
+
+/// The latest import a task's history has events of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportMark {
+    pub import_id: uuid::Uuid,
+    /// The task's version before that import's first event on it (0: it created the task).
+    pub version_before: u64,
+    /// The request id of its first event on the task (the import's, extended by row).
+    pub request_id: String,
 }
 
 impl TaskHistory {
@@ -47,6 +60,7 @@ impl TaskHistory {
             state: TaskState::default(),
             last_sequence: 0,
             last_hash: None,
+            import: None,
             requests: BTreeMap::new(),
         }
     }
@@ -59,6 +73,15 @@ impl TaskHistory {
                 self.state = apply(std::mem::take(&mut self.state), envelope);
                 self.last_sequence = sequence;
                 self.last_hash = envelope.hash.clone();
+                if let Some(import_id) = envelope.import_id {
+                    if self.import.as_ref().map(|mark| mark.import_id) != Some(import_id) {
+                        self.import = Some(ImportMark {
+                            import_id,
+                            version_before: envelope.version.saturating_sub(1),
+                            request_id: envelope.request_id.as_str().to_owned(),
+                        });
+                    }
+                }
                 self.requests.insert(
                     envelope.request_id.as_str().to_owned(),
                     (envelope.version, sequence),

@@ -9,6 +9,11 @@
 //! version that is the client's conflict (ABORTED); without one the command is built
 //! and decided again on the fresh history, a bounded number of times.
 //!
+//! A task with events of an import that has no commit record yet takes no command
+//! (`AppError::ImportUnfinished`) but that import's own retry, which completes it: the
+//! read side holds those events back until the commit, so anything decided on them
+//! would be invisible, and anything decided without them would fork the task.
+//!
 //! Only use cases of this crate call `execute` (it is not public): the API and the
 //! binaries reach commands through named entry points (`Commands`, `Imports`, the
 //! deadline worker), which decide what each caller may ask.
@@ -17,9 +22,12 @@ mod history;
 
 pub use history::{TaskHistories, TaskHistory};
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
-use dondoc_domain::{decide, DomainError, EventEnvelope, PlanId, RequestId, TaskCommand, TaskId};
+use dondoc_domain::{
+    decide, DomainError, EventEnvelope, PlanId, RequestId, TaskCommand, TaskEvent, TaskId,
+};
 use dondoc_eventlog::{EventLog, LogError};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -72,6 +80,18 @@ pub(crate) struct Writer {
     log: EventLog,
     clock: Arc<dyn Clock>,
     histories: TaskHistories,
+    /// Imports whose commit record this process has seen: they never become
+    /// uncommitted again, so each is looked up in the log once.
+    committed_imports: Arc<Mutex<HashSet<Uuid>>>,
+}
+
+/// What deciding a command for an import gave: the history it was decided on and the
+/// events to append (none: the task already is as the import has it).
+#[derive(Debug)]
+pub(crate) struct Decided {
+    pub history: Arc<TaskHistory>,
+    pub events: Vec<TaskEvent>,
+    pub decided_at: OffsetDateTime,
 }
 
 impl Writer {
@@ -80,7 +100,89 @@ impl Writer {
             log,
             clock,
             histories: TaskHistories::default(),
+            committed_imports: Arc::default(),
         }
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Refuses a task whose latest import events have no commit record, unless they
+    /// are `own` import's (module docs).
+    pub(crate) async fn ensure_import_settled(
+        &self,
+        history: &TaskHistory,
+        own: Option<Uuid>,
+    ) -> Result<(), AppError> {
+        let Some(mark) = &history.import else {
+            return Ok(());
+        };
+        if Some(mark.import_id) == own || self.import_known_committed(&mark.import_id) {
+            return Ok(());
+        }
+        if self
+            .log
+            .read_import_commit(&mark.import_id)
+            .await?
+            .is_some()
+        {
+            self.note_import_committed(mark.import_id);
+            return Ok(());
+        }
+        let suffix = format!(":{}", history.task_id);
+        Err(AppError::ImportUnfinished {
+            task_id: history.task_id,
+            plan_id: history.plan_id.clone(),
+            import_id: mark.import_id,
+            request_id: mark
+                .request_id
+                .strip_suffix(&suffix)
+                .unwrap_or(&mark.request_id)
+                .to_owned(),
+        })
+    }
+
+    fn import_known_committed(&self, import_id: &Uuid) -> bool {
+        self.committed_imports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(import_id)
+    }
+
+    pub(crate) fn note_import_committed(&self, import_id: Uuid) {
+        self.committed_imports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(import_id);
+    }
+
+    /// Decides `command` on the task as the log has it at `decided_at`, for import
+    /// `import_id`, without appending: the import writes every task's events together
+    /// (`import/`), all stamped with the one instant it is decided at.
+    pub(crate) async fn decide_for_import(
+        &self,
+        task_id: TaskId,
+        plan_id: &PlanId,
+        import_id: Uuid,
+        command: &TaskCommand,
+        decided_at: OffsetDateTime,
+    ) -> Result<Decided, AppError> {
+        let history = match self.load(task_id, Some(plan_id)).await? {
+            Some(history) => history,
+            None => Arc::new(TaskHistory::empty(task_id, plan_id.clone())),
+        };
+        self.ensure_import_settled(&history, Some(import_id))
+            .await?;
+        let events = decide(&history.state, command, decided_at).map_err(|error| match error {
+            DomainError::NotAssigned => AppError::TaskNotFound(task_id),
+            other => AppError::Domain(other),
+        })?;
+        Ok(Decided {
+            history,
+            events,
+            decided_at,
+        })
     }
 
     pub(crate) fn log(&self) -> &EventLog {
@@ -106,6 +208,7 @@ impl Writer {
                     Arc::new(TaskHistory::empty(task_id, plan_id.clone()))
                 }
             };
+            self.ensure_import_settled(&history, None).await?;
             let now = self.clock.now();
             let command = build(&history, now);
             // A command whose outcome depends only on the state (assign, flag, overdue)

@@ -123,9 +123,11 @@ async fn event_types(log: &EventLog) -> Vec<String> {
     let mut events = log.follow(1).await.unwrap();
     let mut types = Vec::new();
     while let Some(event) = events.next().await {
-        let event = event.unwrap();
-        types.push(event.envelope.event.type_name().to_owned());
-        if event.sequence >= last {
+        let record = event.unwrap();
+        if let dondoc_eventlog::LogRecord::Event(event) = &record {
+            types.push(event.envelope.event.type_name().to_owned());
+        }
+        if record.sequence() >= last {
             break;
         }
     }
