@@ -199,8 +199,9 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
     let mut stack = start().await;
     let a = import(&mut stack.tasks, PLAN_A, &ROWS, "import-a").await;
     let b = import(&mut stack.tasks, PLAN_B, &ROWS, "import-b").await;
-    // Each import: its three events, then its commit record.
-    assert_eq!((a.stream_sequence, b.stream_sequence), (4, 8));
+    // The deployment key's record first; then each import: its three events, then its
+    // commit record.
+    assert_eq!((a.stream_sequence, b.stream_sequence), (5, 9));
     // Commands after the imports, as their answers say (an import appends its tasks
     // concurrently: its events are checked as a set below).
     let mut expected_a: Vec<Key> = Vec::new();
@@ -262,7 +263,7 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
             assert_eq!((event.version, event.r#type.as_str()), (1, "task_assigned"));
         }
     };
-    imported(&plan_a[..3], [1, 2, 3], &a.task_ids);
+    imported(&plan_a[..3], [2, 3, 4], &a.task_ids);
     assert_eq!(plan_a[3..].iter().map(key).collect::<Vec<_>>(), expected_a);
     let plan_b = replay(
         &mut stack.audit,
@@ -272,7 +273,7 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
         },
     )
     .await;
-    imported(&plan_b[..3], [5, 6, 7], &b.task_ids);
+    imported(&plan_b[..3], [6, 7, 8], &b.task_ids);
     assert_eq!(plan_b[3..].iter().map(key).collect::<Vec<_>>(), expected_b);
     let full_a: Vec<Key> = plan_a[..3].iter().map(key).chain(expected_a).collect();
 
@@ -610,8 +611,9 @@ async fn a_watcher_resumed_from_its_last_sequence_sees_every_event_once() {
     ));
 
     // Appended while the watchers come and go.
-    // The import's events (its commit record is the last of its sequences).
-    let mut expected_a: Vec<u64> = (1..a.stream_sequence).collect();
+    // The import's events (after the key record; its commit record is the last of its
+    // sequences).
+    let mut expected_a: Vec<u64> = (2..a.stream_sequence).collect();
     let mut last = 0;
     for round in 0..30 {
         let (plan, ids) = if round % 3 == 0 {

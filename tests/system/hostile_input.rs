@@ -377,6 +377,19 @@ async fn extreme_values_in_every_field_get_documented_codes_and_no_panic() {
         }
         let (code, message) = code(audit.verify(pb::VerifyRequest { plan_id: v() }).await);
         answers.push(("Verify.plan_id".to_owned(), code, message));
+        // A stream: its first record (or its refusal) is the answer.
+        let answer = match audit.export(pb::ExportRequest { plan_id: v() }).await {
+            Err(status) => (status.code(), status.message().to_owned()),
+            Ok(response) => {
+                let mut records = response.into_inner();
+                match tokio::time::timeout(Duration::from_secs(30), records.message()).await {
+                    Ok(Ok(_)) => (Code::Ok, String::new()),
+                    Ok(Err(status)) => (status.code(), status.message().to_owned()),
+                    Err(_) => panic!("Export.plan_id #{index}: no answer"),
+                }
+            }
+        };
+        answers.push(("Export.plan_id".to_owned(), answer.0, answer.1));
     }
     let undocumented: Vec<&(String, Code, String)> = answers
         .iter()

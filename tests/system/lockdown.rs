@@ -70,8 +70,8 @@ async fn the_embedded_server_admits_each_identity_to_its_own_work_only() {
     let events = messages_in(&operator, "DONDOC_EVENTS").await;
     assert_eq!(
         events,
-        117 + 3,
-        "the samples' events and their imports' commit records"
+        1 + 117 + 3,
+        "the key record, the samples' events and their imports' commit records"
     );
 
     // The service's identity cannot delete, purge or rewrite the log, nor remind.
@@ -163,7 +163,7 @@ async fn the_embedded_server_admits_each_identity_to_its_own_work_only() {
     );
 
     // Nobody else on this machine reads the credentials or the store.
-    for private in ["credentials", "nats", "projection"] {
+    for private in ["credentials", "keys", "nats", "projection"] {
         let mode = std::fs::metadata(data.path().join(private))
             .unwrap()
             .permissions()
@@ -270,5 +270,8 @@ async fn a_killed_embedded_nats_server_is_restarted_and_nothing_acknowledged_is_
         .trim()
         .to_owned();
     let operator = connect_as(data.path(), &url, "dondoc-operator").await;
-    assert_eq!(messages_in(&operator, "DONDOC_EVENTS").await, 117 + 3 + 300);
+    assert_eq!(
+        messages_in(&operator, "DONDOC_EVENTS").await,
+        1 + 117 + 3 + 300
+    );
 }

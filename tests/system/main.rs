@@ -7,6 +7,7 @@ mod bad_input;
 mod commands;
 mod crash;
 mod deadline_api;
+mod forgery;
 mod golden;
 mod hostile_input;
 mod import;

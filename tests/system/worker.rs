@@ -32,6 +32,11 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 const CATCH_UP: Duration = Duration::from_secs(240);
 
 /// A `dondoc worker` that says when it has done its work.
+/// The signing key of the `dondoc up` in `api_data`: what processes beside its log use.
+fn signing_key(api_data: &Path) -> String {
+    api_data.join("keys/signing.key").display().to_string()
+}
+
 fn start_worker(nats: &TestNats, data_dir: &Path, extra: &[&str]) -> Dondoc {
     let mut args = vec!["--print-settled"];
     args.extend_from_slice(extra);
@@ -77,7 +82,15 @@ async fn a_worker_killed_mid_catch_up_and_restarted_marks_every_overdue_obligati
     let imported = nats.event_count().await;
     assert_eq!(imported, 76 + 36 + 5);
 
-    let flags = ["--pretend-now", APRIL_2024, "--reminders", "none"];
+    let key = signing_key(api_data.path());
+    let flags = [
+        "--pretend-now",
+        APRIL_2024,
+        "--reminders",
+        "none",
+        "--signing-key",
+        &key,
+    ];
     let mut worker = start_worker(&nats, worker_data.path(), &flags);
     // Kill it once it is well into the backlog of 2023's deadlines.
     eventually(
@@ -105,7 +118,7 @@ async fn a_worker_killed_mid_catch_up_and_restarted_marks_every_overdue_obligati
     let report = sweep(
         &nats.url(),
         "2024-04-10T09:10:00+07:00",
-        &["--reminders", "none"],
+        &["--reminders", "none", "--signing-key", &key],
     );
     assert_eq!(report["marked"], 0, "{report}");
     // … and every overdue obligation it sees is marked exactly once in the log.

@@ -51,14 +51,24 @@ pub fn audit_status(error: AppError) -> Status {
 #[derive(Clone, Debug)]
 pub struct AuditApi {
     auditor: Auditor,
+    /// The read model: what it quarantined is part of a verification's answer.
+    queries: dondoc_app::Queries,
     /// Turns true when the server starts shutting down.
     stopping: watch::Receiver<bool>,
 }
 
 impl AuditApi {
     /// `stopping` turns true when the server shuts down: watches then end.
-    pub fn new(auditor: Auditor, stopping: watch::Receiver<bool>) -> Self {
-        Self { auditor, stopping }
+    pub fn new(
+        auditor: Auditor,
+        queries: dondoc_app::Queries,
+        stopping: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            auditor,
+            queries,
+            stopping,
+        }
     }
 }
 
@@ -259,6 +269,40 @@ fn stream_response(
 impl pb::audit_service_server::AuditService for AuditApi {
     type ReplayStream = EventStream;
     type WatchStream = EventStream;
+    type ExportStream = ReceiverStream<Result<pb::LogRecord, Status>>;
+
+    async fn export(
+        &self,
+        request: Request<pb::ExportRequest>,
+    ) -> Result<Response<Self::ExportStream>, Status> {
+        let request = request.into_inner();
+        let plan = if request.plan_id.trim().is_empty() {
+            None
+        } else {
+            Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
+        };
+        let mut records = self.auditor.records(plan).await.map_err(audit_status)?;
+        let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(async move {
+            while let Some(record) = records.next().await {
+                let item = record
+                    .map(|record| pb::LogRecord {
+                        stream_sequence: record.sequence,
+                        subject: record.subject,
+                        // Stored records are UTF-8 JSON; anything else is shown lossily
+                        // (and fails verification, as it should).
+                        json: String::from_utf8_lossy(&record.payload).into_owned(),
+                    })
+                    .map_err(audit_status);
+                let failed = item.is_err();
+                // Waits while the channel is full: the client's pace is the producer's.
+                if sender.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
 
     async fn replay(
         &self,
@@ -315,12 +359,41 @@ impl pb::audit_service_server::AuditService for AuditApi {
             Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
         };
         let verification = self.auditor.verify(plan).await.map_err(audit_status)?;
+        let quarantined = self
+            .queries
+            .quarantined()
+            .map_err(audit_status)?
+            .into_iter()
+            .map(|message| pb::QuarantinedMessage {
+                stream_sequence: message.sequence,
+                subject: message.subject,
+                reason: message.reason,
+            })
+            .collect();
         let summary = verification.summary;
+        let records = verification.records;
         Ok(Response::new(pb::VerifyResponse {
             events: summary.events,
             tasks: summary.tasks,
             sealed: summary.sealed,
             unsealed: summary.unsealed,
+            records: records.records,
+            signed: records.signed,
+            unsigned: records.unsigned,
+            key_records: records.key_records,
+            checkpoints: records.checkpoints,
+            import_records: records.import_records,
+            current_key: records
+                .current_key
+                .map(|key| key.to_string())
+                .unwrap_or_default(),
+            last_checkpoint: records.last_checkpoint.unwrap_or_default(),
+            findings: verification
+                .findings
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            quarantined,
             broken: verification
                 .broken
                 .map(|(sequence, broken)| pb::BrokenLink {

@@ -119,6 +119,7 @@ pub async fn serve(
         .add_service(
             pb::audit_service_server::AuditServiceServer::new(AuditApi::new(
                 tracker.auditor(),
+                tracker.queries(),
                 streams_stopping,
             ))
             .max_decoding_message_size(MAX_REQUEST_BYTES),

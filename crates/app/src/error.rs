@@ -105,6 +105,11 @@ pub enum AppError {
     #[error("{0}")]
     Interrupted(String),
 
+    /// The deployment key is not the key on record (or the key records are not valid):
+    /// the service does not start. Kind: Internal.
+    #[error("{0}")]
+    KeyNotOnRecord(String),
+
     /// The client pinned a version the task no longer has. Kind: Conflict.
     #[error("task {task_id} is at version {actual}, not the expected {expected}")]
     VersionConflict {
@@ -172,6 +177,7 @@ impl AppError {
             }
             Self::ImportUnfinished { .. } => ErrorKind::Refused,
             Self::Interrupted(_) => ErrorKind::Unavailable,
+            Self::KeyNotOnRecord(_) => ErrorKind::Internal,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::NotCaughtUp(_) => ErrorKind::Unavailable,
             Self::VersionGap { .. } => ErrorKind::Internal,

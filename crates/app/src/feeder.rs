@@ -3,7 +3,14 @@
 //! message that is not an event dondoc can apply is quarantined (recorded in the
 //! projection with the checkpoint, never applied), so one foreign message never stops
 //! the projection. An import's events are held until its commit record and then
-//! applied at once (`ProjectionStore::commit_import`).
+//! applied at once (`ProjectionStore::commit_import`). From the first key record on,
+//! a record not signed by the key on record (`signing::Trust`), or an event that does
+//! not chain onto its task, is quarantined too: nothing foreign is applied.
+//!
+//! With a deployment key, the feeder also appends signed checkpoints of every chain
+//! head (per plan: tasks, events, a digest of the heads) at an interval and when it
+//! stops, computed between two records so each is exactly the log up to its
+//! `at_sequence`.
 //!
 //! Why an ordered consumer from the sled checkpoint and not a durable consumer's acks:
 //! the checkpoint is written in the same sled transaction as the change it covers, so
@@ -11,15 +18,20 @@
 //! position kept by JetStream could. It also lets any number of projection replicas
 //! follow the stream independently, each with its own store.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dondoc_domain::TaskId;
+use dondoc_domain::{CheckpointBuilder, DeploymentKey, TaskId};
 use dondoc_eventlog::{EventLog, LogError, LogRecord};
 use dondoc_projection::ApplyOutcome;
 use dondoc_projection::{ProjectionError, ProjectionStore, Quarantined};
 use futures::StreamExt;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::signing::Trust;
 
 const RETRY_PAUSE_MIN: Duration = Duration::from_millis(100);
 const RETRY_PAUSE_MAX: Duration = Duration::from_secs(5);
@@ -51,6 +63,40 @@ pub struct ProjectionFeeder {
     store: ProjectionStore,
     progress: watch::Sender<u64>,
     changes: broadcast::Sender<TaskId>,
+    checkpoints: Option<Checkpoints>,
+}
+
+/// How the feeder writes signed checkpoints of the chain heads.
+#[derive(Debug)]
+pub struct Checkpoints {
+    pub key: DeploymentKey,
+    pub clock: Arc<dyn Clock>,
+    /// How often, while the log grows.
+    pub every: Duration,
+    /// Recorded as the checkpoint's actor.
+    pub actor: String,
+    /// (the last record other than a checkpoint applied, the `at_sequence` of the
+    /// last checkpoint written): a checkpoint is due when the first is beyond the
+    /// second.
+    state: Mutex<(u64, u64)>,
+}
+
+impl Checkpoints {
+    pub fn new(key: DeploymentKey, clock: Arc<dyn Clock>, every: Duration, actor: &str) -> Self {
+        Self {
+            key,
+            clock,
+            every,
+            actor: actor.to_owned(),
+            state: Mutex::new((0, 0)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, u64)> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl ProjectionFeeder {
@@ -66,9 +112,16 @@ impl ProjectionFeeder {
                 store,
                 progress,
                 changes,
+                checkpoints: None,
             },
             ProjectionProgress(receiver),
         ))
+    }
+
+    /// Writes signed checkpoints as it goes (module docs).
+    pub fn with_checkpoints(mut self, checkpoints: Checkpoints) -> Self {
+        self.checkpoints = Some(checkpoints);
+        self
     }
 
     /// The id of every task the feeder changes from now on, once the change is applied.
@@ -98,15 +151,69 @@ impl ProjectionFeeder {
             }
             pause = (pause * 2).min(RETRY_PAUSE_MAX);
         }
+        if let Err(error) = self.write_checkpoint().await {
+            tracing::warn!(%error, "writing the checkpoint on shutdown failed");
+        }
         if let Err(error) = self.store.flush() {
             tracing::warn!(%error, "flushing the projection on shutdown failed");
         }
+    }
+
+    /// Appends a signed checkpoint of every chain head as of the projection's
+    /// checkpoint, if records arrived since the last one.
+    async fn write_checkpoint(&self) -> Result<(), String> {
+        let Some(checkpoints) = &self.checkpoints else {
+            return Ok(());
+        };
+        let (last_record, last_checkpoint) = *checkpoints.lock();
+        if last_record <= last_checkpoint {
+            return Ok(());
+        }
+        let at_sequence = self.store.checkpoint().map_err(|err| err.to_string())?;
+        let mut builder = CheckpointBuilder::new();
+        for (plan_id, task_id, version, hash) in
+            self.store.chain_heads().map_err(|err| err.to_string())?
+        {
+            builder.add(plan_id, task_id, version, hash);
+        }
+        let checkpoint = builder.build(
+            Uuid::new_v4(),
+            dondoc_domain::in_vietnam(checkpoints.clock.now()),
+            &checkpoints.actor,
+            at_sequence,
+        );
+        let plans = checkpoint.plans.len();
+        let appended = self
+            .log
+            .append_checkpoint(checkpoint.encode_signed(&checkpoints.key))
+            .await
+            .map_err(|err| err.to_string())?;
+        checkpoints.lock().1 = at_sequence;
+        tracing::info!(
+            at_sequence,
+            plans,
+            sequence = appended.sequence,
+            "appended a signed checkpoint of the chain heads"
+        );
+        Ok(())
     }
 
     /// Follows the stream from the checkpoint until the subscription fails.
     async fn follow_once(&self) -> Result<(), String> {
         let checkpoint = self.store.checkpoint().map_err(|err| err.to_string())?;
         self.progress.send_replace(checkpoint);
+        // The keys on record as of the checkpoint: what the records after it are
+        // checked against (later key records arrive in order).
+        let key_records = self
+            .log
+            .key_records()
+            .await
+            .map_err(|err| err.to_string())?;
+        let (mut trust, _) = Trust::from_key_records(
+            key_records
+                .iter()
+                .filter(|record| record.sequence <= checkpoint),
+        );
         let mut events = self
             .log
             .follow(checkpoint + 1)
@@ -116,8 +223,28 @@ impl ProjectionFeeder {
             from = checkpoint + 1,
             "projection following the event stream"
         );
-        while let Some(item) = events.next().await {
-            let applied = apply_record(&self.store, item).map_err(|err| err.to_string())?;
+        let every = self
+            .checkpoints
+            .as_ref()
+            .map_or(Duration::from_secs(24 * 3600), |checkpoints| {
+                checkpoints.every
+            });
+        let mut next_checkpoint = Instant::now() + every;
+        loop {
+            let item = tokio::select! {
+                item = events.next() => match item {
+                    Some(item) => item,
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(next_checkpoint) => {
+                    next_checkpoint = Instant::now() + every;
+                    self.write_checkpoint().await?;
+                    continue;
+                }
+            };
+            let is_checkpoint = matches!(item, Ok(LogRecord::Checkpoint { .. }));
+            let applied =
+                apply_record(&self.store, &mut trust, item).map_err(|err| err.to_string())?;
             // The changes go out before the progress: whoever reads the progress and
             // then drains its changes has seen every change up to it (the worker's
             // `settled` relies on this). No subscriber is not an error: the worker is
@@ -126,6 +253,9 @@ impl ProjectionFeeder {
                 let _ = self.changes.send(task_id);
             }
             self.progress.send_replace(applied.sequence);
+            if let (Some(checkpoints), false) = (&self.checkpoints, is_checkpoint) {
+                checkpoints.lock().0 = applied.sequence;
+            }
         }
         Err("event subscription ended".to_owned())
     }
@@ -140,28 +270,63 @@ pub(crate) struct AppliedRecord {
 }
 
 /// Applies one item the event stream delivered: an event (applied or held for its
-/// import), an import's commit record (its held events applied), or a message that is
-/// not an event dondoc can apply (quarantined: kept aside, never applied, and the
-/// projection goes on). A failure of the subscription itself is the caller's to
-/// handle (it resubscribes from the checkpoint).
+/// import), an import's commit record (its held events applied), a key record (the
+/// keys on record grow), a checkpoint (noted), or a message that is not something
+/// dondoc can apply: unreadable, not signed by the key on record (`trust`), or an event
+/// that does not chain onto its task. Those are quarantined: kept aside with the
+/// reason, never applied, and the projection goes on. A failure of the subscription
+/// itself is the caller's to handle (it resubscribes from the checkpoint).
 pub(crate) fn apply_record(
     store: &ProjectionStore,
+    trust: &mut Trust,
     item: Result<LogRecord, LogError>,
 ) -> Result<AppliedRecord, FeedError> {
-    match item {
-        Ok(LogRecord::Event(recorded)) => {
-            let outcome = store.apply(recorded.sequence, &recorded.envelope)?;
+    let record = match item {
+        Ok(record) => record,
+        Err(LogError::Unreadable {
+            sequence,
+            subject,
+            reason,
+        }) => return quarantine(store, sequence, subject, reason),
+        Err(other) => return Err(FeedError::Log(other)),
+    };
+    let nothing_changed = |sequence| AppliedRecord {
+        sequence,
+        changed: Vec::new(),
+    };
+    match record {
+        LogRecord::Event(recorded) => {
+            let sequence = recorded.sequence;
+            let subject = dondoc_eventlog::task_subject(
+                &recorded.envelope.plan_id,
+                &recorded.envelope.task_id,
+            );
+            if let Err(error) = trust.admits(sequence, &recorded.payload) {
+                return quarantine(store, sequence, subject, error.to_string());
+            }
+            let outcome = match store.apply(sequence, &recorded.envelope) {
+                Ok(outcome) => outcome,
+                Err(ProjectionError::Unchained { reason, .. }) => {
+                    return quarantine(store, sequence, subject, reason)
+                }
+                Err(other) => return Err(other.into()),
+            };
             let changed = if outcome == ApplyOutcome::Applied {
                 vec![recorded.envelope.task_id]
             } else {
                 Vec::new()
             };
-            Ok(AppliedRecord {
-                sequence: recorded.sequence,
-                changed,
-            })
+            Ok(AppliedRecord { sequence, changed })
         }
-        Ok(LogRecord::ImportCommitted { sequence, record }) => {
+        LogRecord::ImportCommitted {
+            sequence,
+            record,
+            payload,
+        } => {
+            if let Err(error) = trust.admits(sequence, &payload) {
+                let subject = dondoc_eventlog::import_subject(&record.import_id);
+                return quarantine(store, sequence, subject, error.to_string());
+            }
             let changed = store.commit_import(sequence, &record.import_id)?;
             tracing::info!(
                 import = %record.import_id,
@@ -171,24 +336,41 @@ pub(crate) fn apply_record(
             );
             Ok(AppliedRecord { sequence, changed })
         }
-        Err(LogError::Unreadable {
-            sequence,
-            subject,
-            reason,
-        }) => {
-            tracing::error!(sequence, %subject, %reason, "quarantined a message of the event stream");
-            store.quarantine(&Quarantined {
-                sequence,
-                subject,
-                reason,
-            })?;
-            Ok(AppliedRecord {
-                sequence,
-                changed: Vec::new(),
-            })
+        LogRecord::Key { sequence, payload } => {
+            if let Err(reason) = trust.push_key_record(sequence, &payload) {
+                let subject = dondoc_eventlog::KEYS_SUBJECT.to_owned();
+                return quarantine(store, sequence, subject, reason);
+            }
+            store.note_record(sequence)?;
+            Ok(nothing_changed(sequence))
         }
-        Err(other) => Err(FeedError::Log(other)),
+        LogRecord::Checkpoint { sequence, payload } => {
+            if let Err(error) = trust.admits(sequence, &payload) {
+                let subject = dondoc_eventlog::CHECKPOINT_SUBJECT.to_owned();
+                return quarantine(store, sequence, subject, error.to_string());
+            }
+            store.note_record(sequence)?;
+            Ok(nothing_changed(sequence))
+        }
     }
+}
+
+fn quarantine(
+    store: &ProjectionStore,
+    sequence: u64,
+    subject: String,
+    reason: String,
+) -> Result<AppliedRecord, FeedError> {
+    tracing::error!(sequence, %subject, %reason, "quarantined a message of the event stream");
+    store.quarantine(&Quarantined {
+        sequence,
+        subject,
+        reason,
+    })?;
+    Ok(AppliedRecord {
+        sequence,
+        changed: Vec::new(),
+    })
 }
 
 /// Why applying a delivered item failed.

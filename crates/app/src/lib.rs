@@ -30,6 +30,7 @@ mod import;
 mod queries;
 mod rules;
 mod scorecard;
+mod signing;
 mod tracker;
 mod worker;
 mod write;
@@ -42,7 +43,7 @@ pub use audit::{
 pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
 pub use commands::{request_key_for, Commands, DeadlineExtension, ReportRequestInput};
 pub use error::{AppError, ErrorKind};
-pub use feeder::{ProjectionFeeder, ProjectionProgress};
+pub use feeder::{Checkpoints, ProjectionFeeder, ProjectionProgress};
 pub use import::{
     preview_import, reporting_policy, ImportPlan, ImportPreview, ImportSummary, ImportWarning,
     Imports, PreviewTask,
@@ -55,6 +56,7 @@ pub use rules::DeadlineRules;
 pub use scorecard::{
     scorecard_period, tally, PeriodFilter, Scorecard, ScorecardQuery, ScorecardRow, StatusCounts,
 };
+pub use signing::{Signing, Trust};
 pub use tracker::{Tracker, TrackerParts};
 pub use worker::{DeadlineWorker, Settled, SweepReport, DEFAULT_MAX_NAP, WORKER_ACTOR};
 pub use write::{CommandMeta, CommandOutcome};

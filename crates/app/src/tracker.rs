@@ -20,6 +20,7 @@ use crate::feeder::ProjectionProgress;
 use crate::import::Imports;
 use crate::queries::Queries;
 use crate::rules::{DeadlineRules, ObligationRules};
+use crate::signing::Signing;
 use crate::worker::DeadlineWorker;
 use crate::write::Writer;
 
@@ -33,6 +34,8 @@ pub struct TrackerParts {
     pub clock: Arc<dyn Clock>,
     pub directory: AgencyDirectory,
     pub rules: DeadlineRules,
+    /// The deployment key, on record (`Signing::establish`).
+    pub signing: Arc<Signing>,
 }
 
 /// What the use cases share (module docs).
@@ -66,7 +69,7 @@ impl Tracker {
         let clock = parts.clock;
         Self {
             shared: Arc::new(Shared {
-                writer: Writer::new(parts.log, clock.clone()),
+                writer: Writer::new(parts.log, clock.clone(), parts.signing),
                 projection: parts.projection,
                 progress: parts.progress,
                 clock,

@@ -86,6 +86,19 @@ impl ImportCommitted {
         self
     }
 
+    /// Signs and seals the record: `sig` over its JSON without `sig` and `hash`, then
+    /// `hash` over its JSON without `hash` (the layout of `signing.rs`).
+    pub fn signed(mut self, key: &crate::signing::DeploymentKey) -> Self {
+        self.schema_version = self
+            .schema_version
+            .max(crate::signing::SIGNED_SCHEMA_VERSION);
+        self.sig = None;
+        self.hash = None;
+        self.sig = Some(key.signature_member(&self.encode()));
+        self.hash = Some(crate::chain::sha256_hex(&self.encode()));
+        self
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Self, InvalidInput> {
         serde_json::from_slice(bytes).map_err(|err| {
             InvalidInput::new(
@@ -150,6 +163,30 @@ mod tests {
             crate::chain::Seal::Valid { .. }
         ));
         assert_eq!(ImportCommitted::decode(&bytes).unwrap(), sealed);
+    }
+
+    #[test]
+    fn a_signed_record_verifies_under_its_key_and_no_other() {
+        let key = crate::signing::DeploymentKey::from_secret_bytes(&[3; 32]);
+        let other = crate::signing::DeploymentKey::from_secret_bytes(&[4; 32]);
+        let bytes = record().signed(&key).encode();
+        assert!(matches!(
+            crate::chain::check_seal(&bytes),
+            crate::chain::Seal::Valid { .. }
+        ));
+        let check = |key: &crate::signing::DeploymentKey| {
+            crate::signing::check_signature(&bytes, |id| {
+                (id == key.key_id()).then(|| key.public_key())
+            })
+        };
+        assert!(matches!(
+            check(&key),
+            crate::signing::SignatureCheck::Valid { .. }
+        ));
+        assert!(!matches!(
+            check(&other),
+            crate::signing::SignatureCheck::Valid { .. }
+        ));
     }
 
     #[test]

@@ -31,8 +31,11 @@
 
 pub mod access;
 mod import;
+mod records;
 pub mod reminders;
 pub mod replay;
+
+pub use records::{RawRecord, CHECKPOINT_SUBJECT, KEYS_SUBJECT};
 
 pub use import::{import_subject, TaskAppend, MAX_BATCH_MESSAGES};
 
@@ -105,11 +108,13 @@ pub enum LogError {
     },
 }
 
-/// An event as stored: its stream sequence and envelope.
+/// An event as stored: its stream sequence, envelope and exact bytes (what signatures
+/// are checked over).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecordedEvent {
     pub sequence: u64,
     pub envelope: EventEnvelope,
+    pub payload: Bytes,
 }
 
 /// What `read_task` found on a task's subject.
@@ -133,14 +138,21 @@ pub enum LogRecord {
     ImportCommitted {
         sequence: u64,
         record: Box<ImportCommitted>,
+        payload: Bytes,
     },
+    /// A key record (`dondoc.events.keys`), raw: the domain's `Keyring` reads it.
+    Key { sequence: u64, payload: Bytes },
+    /// A signed checkpoint of the chain heads (`dondoc.events.checkpoint`), raw.
+    Checkpoint { sequence: u64, payload: Bytes },
 }
 
 impl LogRecord {
     pub fn sequence(&self) -> u64 {
         match self {
             Self::Event(event) => event.sequence,
-            Self::ImportCommitted { sequence, .. } => *sequence,
+            Self::ImportCommitted { sequence, .. }
+            | Self::Key { sequence, .. }
+            | Self::Checkpoint { sequence, .. } => *sequence,
         }
     }
 }
@@ -453,9 +465,16 @@ fn decode_record(sequence: u64, subject: &str, payload: &[u8]) -> Result<LogReco
         return Ok(LogRecord::ImportCommitted {
             sequence,
             record: Box::new(record),
+            payload: Bytes::copy_from_slice(payload),
         });
     }
-    decode(sequence, subject, payload).map(|event| LogRecord::Event(Box::new(event)))
+    let payload = Bytes::copy_from_slice(payload);
+    match subject {
+        KEYS_SUBJECT => return Ok(LogRecord::Key { sequence, payload }),
+        CHECKPOINT_SUBJECT => return Ok(LogRecord::Checkpoint { sequence, payload }),
+        _ => {}
+    }
+    decode(sequence, subject, &payload).map(|event| LogRecord::Event(Box::new(event)))
 }
 
 fn decode(sequence: u64, subject: &str, payload: &[u8]) -> Result<RecordedEvent, LogError> {
@@ -477,5 +496,9 @@ fn decode(sequence: u64, subject: &str, payload: &[u8]) -> Result<RecordedEvent,
             ),
         });
     }
-    Ok(RecordedEvent { sequence, envelope })
+    Ok(RecordedEvent {
+        sequence,
+        envelope,
+        payload: Bytes::copy_from_slice(payload),
+    })
 }

@@ -123,6 +123,7 @@ impl RawRecordedEvent {
         RecordedEvent {
             sequence: self.sequence,
             envelope: self.envelope,
+            payload: self.payload,
         }
     }
 }

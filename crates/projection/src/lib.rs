@@ -9,7 +9,7 @@ mod store;
 mod view;
 
 pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use store::{ApplyOutcome, ProjectionStore, Quarantined, TreeDigest};
+pub use store::{ApplyOutcome, ChainHead, ProjectionStore, Quarantined, TreeDigest};
 pub use view::{Recorded, TaskView};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,10 @@ pub enum ProjectionError {
         sequence: u64,
         gap: dondoc_domain::VersionGap,
     },
+    /// A signed event whose `prev_hash` is not its task's last event's hash. Handling:
+    /// the feeder quarantines it (never applied) and goes on.
+    #[error("at stream sequence {sequence}: {reason}")]
+    Unchained { sequence: u64, reason: String },
     /// A page token that this query did not issue. Handling: INVALID_ARGUMENT.
     #[error("page_token is not valid for this query")]
     InvalidPageToken,

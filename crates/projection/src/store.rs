@@ -52,6 +52,9 @@ pub struct ProjectionStore {
     imports: Tree,
 }
 
+/// A task's chain head: (plan, task, version, hash of its last event).
+pub type ChainHead = (dondoc_domain::PlanId, TaskId, u64, Option<String>);
+
 /// The trees one event's application touches, inside a transaction.
 struct ViewTrees<'a> {
     tasks: &'a TransactionalTree,
@@ -180,7 +183,7 @@ impl ProjectionStore {
                     by_lead,
                     by_coordinator,
                 };
-                apply_to_view(&views, sequence, envelope)
+                apply_to_view(&views, sequence, envelope, true)
             },
         );
         result.map_err(|err| match err {
@@ -241,7 +244,10 @@ impl ProjectionStore {
                 };
                 let mut changed = Vec::new();
                 for (key, event_sequence, envelope) in &held {
-                    apply_to_view(&views, *event_sequence, envelope)?;
+                    // Held events were checked when they arrived (signature); the
+                    // write side chains an import's events onto the task as the log
+                    // had it, so they are applied as they come.
+                    apply_to_view(&views, *event_sequence, envelope, false)?;
                     pending.remove(key)?;
                     pending_tasks.remove(&envelope.task_id.as_uuid().into_bytes())?;
                     if changed.last() != Some(&envelope.task_id) {
@@ -258,6 +264,67 @@ impl ProjectionStore {
                 source,
             },
         })
+    }
+
+    /// Moves the checkpoint past a record that changes no view (a key record, a
+    /// checkpoint).
+    pub fn note_record(&self, sequence: u64) -> Result<(), ProjectionError> {
+        let result = self.meta.transaction(|meta| {
+            let checkpoint = meta
+                .get(CHECKPOINT_KEY)?
+                .map_or(0, |bytes| decode_u64(&bytes));
+            if sequence > checkpoint {
+                meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
+            }
+            Ok(())
+        });
+        result.map_err(|err: TransactionError<ProjectionError>| match err {
+            TransactionError::Abort(projection_error) => projection_error,
+            TransactionError::Storage(source) => ProjectionError::Storage {
+                action: "noting a record",
+                source,
+            },
+        })
+    }
+
+    /// Every task's chain head as the log has it up to the checkpoint: (plan, task,
+    /// version, hash) of its last event, held events of imports not committed yet
+    /// included. What a signed checkpoint records. The caller must not apply anything
+    /// meanwhile (the feeder calls it between two records).
+    pub fn chain_heads(&self) -> Result<Vec<ChainHead>, ProjectionError> {
+        let mut heads = std::collections::HashMap::new();
+        for item in self.tasks.iter() {
+            let (_, value) = item.map_err(|source| ProjectionError::Storage {
+                action: "reading the views for a checkpoint",
+                source,
+            })?;
+            let view = decode_view(&value)?;
+            heads.insert(
+                view.task_id,
+                (view.plan_id, view.state.version, view.last_hash),
+            );
+        }
+        for item in self.pending.iter() {
+            let (_, value) = item.map_err(|source| ProjectionError::Storage {
+                action: "reading held events for a checkpoint",
+                source,
+            })?;
+            let envelope = EventEnvelope::decode(&value)
+                .map_err(|err| ProjectionError::Corrupt(err.to_string()))?;
+            let newer = heads
+                .get(&envelope.task_id)
+                .is_none_or(|(_, version, _)| *version < envelope.version);
+            if newer {
+                heads.insert(
+                    envelope.task_id,
+                    (envelope.plan_id, envelope.version, envelope.hash),
+                );
+            }
+        }
+        Ok(heads
+            .into_iter()
+            .map(|(task_id, (plan_id, version, hash))| (plan_id, task_id, version, hash))
+            .collect())
     }
 
     /// Events held for imports not committed yet: (import id, how many).
@@ -419,6 +486,7 @@ fn apply_to_view(
     trees: &ViewTrees<'_>,
     sequence: u64,
     envelope: &EventEnvelope,
+    check_chain: bool,
 ) -> Result<ApplyOutcome, ConflictableTransactionError<ProjectionError>> {
     let key = envelope.task_id.as_uuid().into_bytes();
     let previous = match trees.tasks.get(key)? {
@@ -428,6 +496,13 @@ fn apply_to_view(
     let mut view = previous
         .clone()
         .unwrap_or_else(|| TaskView::empty(envelope.task_id, envelope.plan_id.clone()));
+    if check_chain && envelope.version == view.state.version + 1 {
+        if let Some(reason) = view.chain_break(envelope) {
+            return Err(ConflictableTransactionError::Abort(
+                ProjectionError::Unchained { sequence, reason },
+            ));
+        }
+    }
     let recorded = view.record(sequence, envelope).map_err(|gap| {
         ConflictableTransactionError::Abort(ProjectionError::Gap { sequence, gap })
     })?;

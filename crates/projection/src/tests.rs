@@ -108,9 +108,41 @@ fn views_written_with_write_side_fields_still_read() {
     let view = store.task(&assigned.task_id).unwrap().unwrap();
     let mut old = serde_json::to_value(&view).unwrap();
     old["requests"] = serde_json::json!({"r0": 1});
-    old["last_hash"] = serde_json::json!("ab");
-    let read: TaskView = serde_json::from_value(old).unwrap();
+    let read: TaskView = serde_json::from_value(old.clone()).unwrap();
     assert_eq!(read, view);
+    // The build in between stored no chain head: its views read, and their next event
+    // is applied without a chain check (there is nothing to check it against).
+    old.as_object_mut().unwrap().remove("last_hash");
+    let headless: TaskView = serde_json::from_value(old).unwrap();
+    assert_eq!(headless.last_hash, None);
+    let next = report_envelope(&assigned, 2, "r1").sealed(Some("ab".repeat(32)));
+    assert_eq!(headless.chain_break(&next), None);
+}
+
+#[test]
+fn an_event_that_does_not_chain_onto_its_task_is_refused_and_changes_nothing() {
+    let (_dir, store) = open_store();
+    let assigned = assigned_envelope("p", 0, &["Sở TT&TT"], &[]).sealed(None);
+    store.apply(1, &assigned).unwrap();
+    let forged = report_envelope(&assigned, 2, "r1").sealed(Some("00".repeat(32)));
+    let error = store.apply(2, &forged).unwrap_err();
+    assert!(
+        matches!(error, crate::ProjectionError::Unchained { sequence: 2, .. }),
+        "{error}"
+    );
+    assert_eq!(store.checkpoint().unwrap(), 1, "nothing moved");
+    assert_eq!(
+        store
+            .task(&assigned.task_id)
+            .unwrap()
+            .unwrap()
+            .state
+            .version,
+        1
+    );
+    // Its genuine successor, chained to the task's last hash, applies.
+    let genuine = report_envelope(&assigned, 2, "r2").sealed(assigned.hash.clone());
+    assert_eq!(store.apply(3, &genuine).unwrap(), ApplyOutcome::Applied);
 }
 
 #[test]

@@ -7,8 +7,9 @@
 use dondoc_domain::{apply, EventEnvelope, PlanId, Succession, TaskId, TaskState, VersionGap};
 use serde::{Deserialize, Serialize};
 
-/// Views stored by earlier builds also carry `requests` and `last_hash` (write-side
-/// state the read model no longer keeps); serde skips them when reading.
+/// Views stored by earlier builds also carry `requests` (write-side state the read model
+/// no longer keeps); serde skips it when reading. Views of the build before this one
+/// have no `last_hash`: their chain is checked again from their next event on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskView {
     pub task_id: TaskId,
@@ -16,6 +17,10 @@ pub struct TaskView {
     pub state: TaskState,
     /// Stream sequence of the task's last applied event; 0 before the first.
     pub last_sequence: u64,
+    /// The `hash` of the task's last applied event: the next one's `prev_hash` must be
+    /// it. `None` before the first (or for a view stored without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_hash: Option<String>,
 }
 
 /// What recording an event did to a view.
@@ -33,7 +38,24 @@ impl TaskView {
             plan_id,
             state: TaskState::default(),
             last_sequence: 0,
+            last_hash: None,
         }
+    }
+
+    /// Why `envelope` does not chain onto this view, if it does not: its `prev_hash`
+    /// must be the hash of the view's last event (unknown for a view stored without
+    /// it, which is then not checked).
+    pub fn chain_break(&self, envelope: &EventEnvelope) -> Option<String> {
+        let known = self.state.version == 0 || self.last_hash.is_some();
+        (known && envelope.prev_hash != self.last_hash).then(|| {
+            format!(
+                "event {} of task {} does not chain: its prev_hash is {}, the task's last event's hash is {}",
+                envelope.version,
+                envelope.task_id,
+                envelope.prev_hash.as_deref().unwrap_or("(none)"),
+                self.last_hash.as_deref().unwrap_or("(none)")
+            )
+        })
     }
 
     /// Applies the event stored at `sequence`, unless the view already has it.
@@ -47,6 +69,7 @@ impl TaskView {
             Succession::Next => {
                 self.state = apply(std::mem::take(&mut self.state), envelope);
                 self.last_sequence = sequence;
+                self.last_hash = envelope.hash.clone();
                 Ok(Recorded::Applied)
             }
         }

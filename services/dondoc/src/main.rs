@@ -15,6 +15,7 @@ mod compare;
 mod config;
 mod credentials;
 mod deadlines;
+mod keys;
 mod samples;
 mod stack;
 mod up;
@@ -73,6 +74,9 @@ enum Command {
     /// rebuild a task or the scorecard as of an instant.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The deployment's signing key: show it, rotate it.
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -119,5 +123,6 @@ fn run() -> anyhow::Result<()> {
         Command::Worker(args) => runtime.block_on(worker::worker(args)),
         Command::Sweep(args) => runtime.block_on(worker::sweep(args)),
         Command::Audit(command) => runtime.block_on(audit::run(command)),
+        Command::Key(command) => runtime.block_on(keys::run_key(command)),
     }
 }

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use dondoc_agencies::AgencyDirectory;
 use dondoc_app::{
-    Clock, DeadlineRules, DeadlineWorker, ProjectionFeeder, Settled, Tracker, TrackerParts,
+    Checkpoints, Clock, DeadlineRules, DeadlineWorker, ProjectionFeeder, Settled, Signing, Tracker,
+    TrackerParts,
 };
-use dondoc_domain::TaskId;
+use dondoc_domain::{DeploymentKey, TaskId};
 use dondoc_eventlog::{
     connect_nats, EventLog, EventLogOptions, Identity, NatsAuth, ReminderChannel,
 };
@@ -181,6 +182,13 @@ pub struct StackConfig<'a> {
     pub clock: Arc<dyn Clock>,
     pub directory: AgencyDirectory,
     pub rules: DeadlineRules,
+    /// The deployment key: put on record if the log has none, refused if another key
+    /// is on record.
+    pub signing_key: DeploymentKey,
+    /// Append signed checkpoints of the chain heads this often (and at shutdown).
+    pub checkpoint_every: Option<std::time::Duration>,
+    /// Who this process is, on the records it signs.
+    pub actor: &'static str,
 }
 
 /// A projection kept by its feeder from the event log, and the tracker over them.
@@ -214,8 +222,24 @@ impl Stack {
             tracing::info!("wiping the projection; it is rebuilt from the stream");
             store.wipe().context("wiping the projection")?;
         }
-        let (feeder, progress) =
+        let signing = Signing::establish(
+            &log,
+            config.signing_key.clone(),
+            config.actor,
+            config.clock.now(),
+        )
+        .await
+        .context("putting the deployment's signing key on record")?;
+        let (mut feeder, progress) =
             ProjectionFeeder::new(log.clone(), store.clone()).context("starting the projection")?;
+        if let Some(every) = config.checkpoint_every {
+            feeder = feeder.with_checkpoints(Checkpoints::new(
+                config.signing_key,
+                config.clock.clone(),
+                every,
+                config.actor,
+            ));
+        }
         let changes = feeder.subscribe_changes();
         let (stop_feeder, feeder_stopped) = watch::channel(false);
         let feeder = tokio::spawn(feeder.run(feeder_stopped));
@@ -226,6 +250,7 @@ impl Stack {
             clock: config.clock,
             directory: config.directory,
             rules: config.rules,
+            signing,
         });
         Ok(Self {
             tracker,

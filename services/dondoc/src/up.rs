@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::config::{
     ClockArg, DataDirArg, DeadlineArgs, DirectoryArg, EmbeddedNatsArgs, NatsArgs, SettledArg,
 };
+use crate::keys::SigningKeyArg;
 use crate::samples::SAMPLE_PLANS;
 use crate::stack::{shutdown_signal, Nats, Stack, StackConfig};
 
@@ -51,6 +52,17 @@ pub struct UpArgs {
     settled: SettledArg,
     #[command(flatten)]
     clock: ClockArg,
+    #[command(flatten)]
+    signing: SigningKeyArg,
+    /// Seconds between the signed checkpoints of the chain heads appended while the log
+    /// grows (one is also appended at shutdown).
+    #[arg(
+        long,
+        env = "DONDOC_CHECKPOINT_EVERY",
+        default_value_t = 600,
+        value_name = "SECONDS"
+    )]
+    checkpoint_every: u64,
 }
 
 pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
@@ -91,6 +103,9 @@ async fn serve(
         clock: args.clock.clock(),
         directory,
         rules: args.deadlines.rules()?,
+        signing_key: args.signing.load_or_create(data_dir)?,
+        checkpoint_every: Some(std::time::Duration::from_secs(args.checkpoint_every.max(1))),
+        actor: "dondoc up",
     })
     .await?;
     let worker = if args.no_worker {

@@ -32,6 +32,9 @@ pub struct WorkerConnection {
     directory: DirectoryArg,
     #[command(flatten)]
     deadlines: DeadlineArgs,
+    /// The key of the log's deployment (that of the `dondoc up` in --data-dir).
+    #[command(flatten)]
+    signing: crate::keys::SigningKeyArg,
 }
 
 impl WorkerConnection {
@@ -49,6 +52,9 @@ impl WorkerConnection {
             clock,
             directory: self.directory.load()?,
             rules: self.deadlines.rules()?,
+            signing_key: self.signing.load(&self.data.data_dir)?,
+            checkpoint_every: None,
+            actor: "dondoc worker",
         })
         .await
     }

@@ -47,6 +47,7 @@ pub async fn rebuild_and_compare(
     let rebuilt = ProjectionStore::open(scratch)?;
     if checkpoint > 0 {
         let mut events = log.follow(1).await?;
+        let mut trust = crate::signing::Trust::default();
         while let Some(item) = events.next().await {
             // Exactly as the feeder applies it, up to the live checkpoint.
             let sequence = match &item {
@@ -57,7 +58,7 @@ pub async fn rebuild_and_compare(
             if sequence > checkpoint {
                 break;
             }
-            crate::feeder::apply_record(&rebuilt, item).map_err(|err| match err {
+            crate::feeder::apply_record(&rebuilt, &mut trust, item).map_err(|err| match err {
                 crate::feeder::FeedError::Log(log) => AppError::from(log),
                 crate::feeder::FeedError::Projection(projection) => AppError::from(projection),
             })?;

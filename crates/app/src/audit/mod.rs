@@ -191,9 +191,32 @@ impl Auditor {
         Self { log, rules, clock }
     }
 
-    /// Walks the hash chains of every task (or of one plan's tasks) in the log.
+    /// Walks every record of the log (or what concerns one plan): keys, signatures,
+    /// chains, the last checkpoint (`verify.rs`).
     pub async fn verify(&self, plan: Option<PlanId>) -> Result<LogVerification, AppError> {
         verify::verify_log(&self.log, plan).await
+    }
+
+    /// Every record of the log (or what concerns one plan: its task events and every
+    /// record that is not a task event), exactly as stored, in stream order, up to the
+    /// stream's last sequence as of the call: what an export holds.
+    pub async fn records(
+        &self,
+        plan: Option<PlanId>,
+    ) -> Result<
+        futures::stream::BoxStream<'static, Result<dondoc_eventlog::RawRecord, AppError>>,
+        AppError,
+    > {
+        let records = self.log.records().await?;
+        Ok(records
+            .filter_map(move |record| {
+                let keep = match (&record, &plan) {
+                    (Ok(record), Some(plan)) => verify::concerns(record, plan),
+                    _ => true,
+                };
+                futures::future::ready(keep.then(|| record.map_err(AppError::from)))
+            })
+            .boxed())
     }
 
     /// The events of `scope` within `range`, in stream order, each with its stored bytes

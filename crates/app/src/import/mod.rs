@@ -179,8 +179,8 @@ impl Imports {
                 sig: None,
                 hash: None,
             }
-            .sealed();
-            let appends = plan.appends(import, import_id, &preview)?;
+            .signed(self.shared.writer.key());
+            let appends = plan.appends(import, import_id, &preview, self.shared.writer.key())?;
             match self.shared.log().append_import(&appends, &commit).await {
                 Ok(appended) => {
                     self.shared.writer.note_import_committed(import_id);
@@ -430,6 +430,7 @@ impl ImportDecisions {
         import: &ImportPlan,
         import_id: Uuid,
         preview: &ImportPreview,
+        key: &dondoc_domain::DeploymentKey,
     ) -> Result<Vec<TaskAppend>, AppError> {
         let mut appends = Vec::new();
         for (index, decided) in self.rows.iter().chain(&self.flags).enumerate() {
@@ -452,7 +453,7 @@ impl ImportDecisions {
                     event.clone(),
                 );
                 envelope.import_id = Some(import_id);
-                let envelope = envelope.sealed(prev_hash.take());
+                let envelope = envelope.signed(prev_hash.take(), key);
                 let size = envelope.encode().len();
                 if size > MAX_RECORD_BYTES {
                     let row = preview

@@ -146,6 +146,12 @@ impl Queries {
         wait_for_sequence(&self.shared.progress, min_sequence).await
     }
 
+    /// The messages of the stream the read model did not apply (unreadable, not signed
+    /// by the key on record, not chaining), in stream order.
+    pub fn quarantined(&self) -> Result<Vec<dondoc_projection::Quarantined>, AppError> {
+        Ok(self.shared.projection.quarantined()?)
+    }
+
     /// Waits until the projection has applied everything the log held when called,
     /// however long that takes, as long as it keeps moving: for a fresh projection
     /// catching up on the whole log (a worker process, `dondoc sweep`). Fails only if it

@@ -34,6 +34,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::error::AppError;
+use crate::signing::{Signing, Trust};
 
 /// How often a command is built and decided again after losing a race it did not pin.
 const MAX_ATTEMPTS: usize = 5;
@@ -79,6 +80,10 @@ fn plan_of_subject(read: &dondoc_eventlog::TaskMessages) -> PlanId {
 pub(crate) struct Writer {
     log: EventLog,
     clock: Arc<dyn Clock>,
+    signing: Arc<Signing>,
+    /// The keys on record: an event on a task's subject not signed by one is not the
+    /// task's (skipped, as the projection quarantines it).
+    trust: Trust,
     histories: TaskHistories,
     /// Imports whose commit record this process has seen: they never become
     /// uncommitted again, so each is looked up in the log once.
@@ -95,10 +100,12 @@ pub(crate) struct Decided {
 }
 
 impl Writer {
-    pub(crate) fn new(log: EventLog, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(log: EventLog, clock: Arc<dyn Clock>, signing: Arc<Signing>) -> Self {
         Self {
             log,
             clock,
+            trust: signing.trust(),
+            signing,
             histories: TaskHistories::default(),
             committed_imports: Arc::default(),
         }
@@ -106,6 +113,11 @@ impl Writer {
 
     pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The key this process signs what it appends with.
+    pub(crate) fn key(&self) -> &dondoc_domain::DeploymentKey {
+        self.signing.key()
     }
 
     /// Refuses a task whose latest import events have no commit record, unless they
@@ -300,7 +312,7 @@ impl Writer {
                 meta.request_id.clone(),
                 event,
             )
-            .sealed(next.last_hash.clone());
+            .signed(next.last_hash.clone(), self.signing.key());
             let appended = self.log.append(&envelope, next.last_sequence).await?;
             if appended.duplicate {
                 // The log holds an earlier attempt's event under this message id, whose
@@ -358,7 +370,18 @@ impl Writer {
             Some(history) => (Some(&history.plan_id), history.last_sequence),
             None => (plan_id, 0),
         };
-        let read = self.log.read_task(plan_hint, &task_id, after).await?;
+        let mut read = self.log.read_task(plan_hint, &task_id, after).await?;
+        let trust = &self.trust;
+        read.events.retain(|event| {
+            match trust.admits_any_key(event.sequence, &event.payload) {
+                Ok(()) => true,
+                Err(reason) => {
+                    // Forged or foreign: never applied (the projection quarantines it).
+                    tracing::warn!(%task_id, sequence = event.sequence, %reason, "skipping an event on the task's subject");
+                    false
+                }
+            }
+        });
         for foreign in &read.foreign {
             // Not an event of this task (garbage, or written by something else): never
             // applied. The projection quarantines it; the task goes on with its events.

@@ -86,16 +86,22 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
     clock.set(datetime!(2024-01-15 09:00 +07:00));
     worker.sweep().await.unwrap();
 
-    // Every stored event is sealed, and every chain holds.
-    let payloads = nats.stored_events().await;
+    // Every stored record is signed by the key on record and sealed, and every chain
+    // holds.
+    let records = nats.stored_records().await;
     let mut verifier = ChainVerifier::new();
-    for (sequence, payload) in &payloads {
+    for (sequence, _, payload) in &records {
         verifier
-            .push(&format!("sequence {sequence}"), payload)
+            .push_at(&format!("sequence {sequence}"), Some(*sequence), payload)
             .unwrap();
     }
+    let verified = verifier.finish().unwrap();
+    assert!(verified.findings.is_empty(), "{:?}", verified.findings);
+    assert_eq!(verified.summary.records, records.len() as u64);
+    assert_eq!(verified.summary.signed, records.len() as u64, "all signed");
+    assert_eq!(verified.summary.key_records, 1);
     let summary = verifier.summary();
-    assert_eq!(summary.events, payloads.len() as u64);
+    assert_eq!(summary.events, nats.event_count().await);
     assert_eq!(summary.sealed, summary.events);
     assert_eq!(summary.tasks, 76);
     assert!(summary.events > 1000, "a long history: {summary:?}");

@@ -47,6 +47,12 @@ impl Replica {
             .await
             .unwrap();
         let projection = ProjectionStore::open(projection_dir).unwrap();
+        // Every replica of a deployment signs with the deployment's key.
+        let key = dondoc_domain::DeploymentKey::from_secret_bytes(&[9; 32]);
+        let signing =
+            dondoc_app::Signing::establish(&log, key, "test", dondoc_app::Clock::now(&*clock))
+                .await
+                .unwrap();
         let (feeder, progress) = ProjectionFeeder::new(log.clone(), projection.clone()).unwrap();
         let changes = feeder.subscribe_changes();
         let (stop_feeder, stopped) = watch::channel(false);
@@ -58,6 +64,7 @@ impl Replica {
             clock,
             directory: dondoc_agencies::shipped().unwrap(),
             rules,
+            signing,
         });
         let reminders = log
             .reminder_channel(&ReminderChannelOptions::default())
