@@ -281,26 +281,9 @@ impl pb::audit_service_server::AuditService for AuditApi {
         } else {
             Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
         };
-        let mut records = self.auditor.records(plan).await.map_err(audit_status)?;
+        let records = self.auditor.records(plan).await.map_err(audit_status)?;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(async move {
-            while let Some(record) = records.next().await {
-                let item = record
-                    .map(|record| pb::LogRecord {
-                        stream_sequence: record.sequence,
-                        subject: record.subject,
-                        // Stored records are UTF-8 JSON; anything else is shown lossily
-                        // (and fails verification, as it should).
-                        json: String::from_utf8_lossy(&record.payload).into_owned(),
-                    })
-                    .map_err(audit_status);
-                let failed = item.is_err();
-                // Waits while the channel is full: the client's pace is the producer's.
-                if sender.send(item).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
+        tokio::spawn(crate::integrity::forward_records(records, sender));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 
@@ -359,53 +342,11 @@ impl pb::audit_service_server::AuditService for AuditApi {
             Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
         };
         let verification = self.auditor.verify(plan).await.map_err(audit_status)?;
-        let quarantined = self
-            .queries
-            .quarantined()
-            .map_err(audit_status)?
-            .into_iter()
-            .map(|message| pb::QuarantinedMessage {
-                stream_sequence: message.sequence,
-                subject: message.subject,
-                reason: message.reason,
-            })
-            .collect();
-        let summary = verification.summary;
-        let records = verification.records;
-        Ok(Response::new(pb::VerifyResponse {
-            events: summary.events,
-            tasks: summary.tasks,
-            sealed: summary.sealed,
-            unsealed: summary.unsealed,
-            records: records.records,
-            signed: records.signed,
-            unsigned: records.unsigned,
-            key_records: records.key_records,
-            checkpoints: records.checkpoints,
-            import_records: records.import_records,
-            current_key: records
-                .current_key
-                .map(|key| key.to_string())
-                .unwrap_or_default(),
-            last_checkpoint: records.last_checkpoint.unwrap_or_default(),
-            findings: verification
-                .findings
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
+        let quarantined = self.queries.quarantined().map_err(audit_status)?;
+        Ok(Response::new(crate::integrity::verify_response(
+            verification,
             quarantined,
-            broken: verification
-                .broken
-                .map(|(sequence, broken)| pb::BrokenLink {
-                    stream_sequence: sequence,
-                    task_id: broken
-                        .task_id
-                        .map(|task| task.to_string())
-                        .unwrap_or_default(),
-                    version: broken.version.unwrap_or_default(),
-                    reason: broken.reason,
-                }),
-        }))
+        )))
     }
 
     async fn get_scorecard_as_of(

@@ -11,6 +11,7 @@
 mod audit;
 mod convert;
 mod fields;
+mod integrity;
 mod service;
 mod status;
 

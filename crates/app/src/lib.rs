@@ -38,7 +38,7 @@ mod write;
 pub use agencies::{Agencies, Resolved};
 pub use audit::{
     rebuild_and_compare, AgencyEvents, AuditPoint, AuditRange, AuditScope, Auditor, Comparison,
-    LogVerification, StoredEvent, StoredEvents, TaskAsOf,
+    LogVerification, StoredEvent, StoredEvents, StoredRecord, TaskAsOf,
 };
 pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock};
 pub use commands::{request_key_for, Commands, DeadlineExtension, ReportRequestInput};
@@ -49,8 +49,8 @@ pub use import::{
     Imports, PreviewTask,
 };
 pub use queries::{
-    Queries, TaskFilter, TaskObligation, TaskObligations, TaskPage, TaskSnapshot, Upcoming,
-    UpcomingQuery,
+    QuarantinedMessage, Queries, TaskFilter, TaskObligation, TaskObligations, TaskPage,
+    TaskSnapshot, Upcoming, UpcomingQuery,
 };
 pub use rules::DeadlineRules;
 pub use scorecard::{

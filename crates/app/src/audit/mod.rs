@@ -174,6 +174,16 @@ impl From<RawRecordedEvent> for StoredEvent {
     }
 }
 
+/// A record of the log as stored (an event, an import's commit record, a key record, a
+/// checkpoint, or something foreign): what an export holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub sequence: u64,
+    pub subject: String,
+    /// The payload exactly as stored.
+    pub payload: Bytes,
+}
+
 /// A stream of stored events; it ends (replays) or fails (both) with an `AppError`.
 pub type StoredEvents = futures::stream::BoxStream<'static, Result<StoredEvent, AppError>>;
 
@@ -203,10 +213,7 @@ impl Auditor {
     pub async fn records(
         &self,
         plan: Option<PlanId>,
-    ) -> Result<
-        futures::stream::BoxStream<'static, Result<dondoc_eventlog::RawRecord, AppError>>,
-        AppError,
-    > {
+    ) -> Result<futures::stream::BoxStream<'static, Result<StoredRecord, AppError>>, AppError> {
         let records = self.log.records().await?;
         Ok(records
             .filter_map(move |record| {
@@ -214,7 +221,15 @@ impl Auditor {
                     (Ok(record), Some(plan)) => verify::concerns(record, plan),
                     _ => true,
                 };
-                futures::future::ready(keep.then(|| record.map_err(AppError::from)))
+                futures::future::ready(keep.then(|| {
+                    record
+                        .map(|raw| StoredRecord {
+                            sequence: raw.sequence,
+                            subject: raw.subject,
+                            payload: raw.payload,
+                        })
+                        .map_err(AppError::from)
+                }))
             })
             .boxed())
     }

@@ -72,6 +72,14 @@ pub struct Queries {
     shared: Arc<Shared>,
 }
 
+/// A message of the stream the read model did not apply, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantinedMessage {
+    pub sequence: u64,
+    pub subject: String,
+    pub reason: String,
+}
+
 impl Queries {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
@@ -148,8 +156,18 @@ impl Queries {
 
     /// The messages of the stream the read model did not apply (unreadable, not signed
     /// by the key on record, not chaining), in stream order.
-    pub fn quarantined(&self) -> Result<Vec<dondoc_projection::Quarantined>, AppError> {
-        Ok(self.shared.projection.quarantined()?)
+    pub fn quarantined(&self) -> Result<Vec<QuarantinedMessage>, AppError> {
+        Ok(self
+            .shared
+            .projection
+            .quarantined()?
+            .into_iter()
+            .map(|message| QuarantinedMessage {
+                sequence: message.sequence,
+                subject: message.subject,
+                reason: message.reason,
+            })
+            .collect())
     }
 
     /// Waits until the projection has applied everything the log held when called,
