@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use crate::support::{eventually, spawn_dondoc, TestNats};
+use dondoc_api::client::ApiChannel;
 use dondoc_api::pb;
 use dondoc_api::TaskServiceClient;
-use tonic::transport::Channel;
 
 /// A generated appendix of `rows` tasks, each led by a department the directory knows.
 fn appendix(rows: usize) -> String {
@@ -39,7 +39,7 @@ fn import_request(plan_id: &str, rows: usize, request_id: &str) -> pb::ImportPla
 /// `min_sequence`, asked until the service answers (it may be reconnecting to a
 /// restarted nats-server).
 async fn visible_tasks(
-    client: &mut TaskServiceClient<Channel>,
+    client: &mut TaskServiceClient<ApiChannel>,
     plan_id: &str,
     min_sequence: u64,
 ) -> usize {
@@ -51,7 +51,7 @@ async fn visible_tasks(
 }
 
 async fn count_tasks(
-    client: &mut TaskServiceClient<Channel>,
+    client: &mut TaskServiceClient<ApiChannel>,
     plan_id: &str,
     min_sequence: u64,
 ) -> Result<usize, String> {

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dondoc_api::client::ApiChannel;
 use dondoc_api::pb;
 use dondoc_api::{AuditServiceClient, TaskServiceClient};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tonic::transport::Channel;
 use tonic::Code;
 
 use crate::support::{cli, spawn_dondoc, spawn_dondoc_listening, Dondoc, TestNats};
@@ -55,8 +55,8 @@ async fn event_sequences(nats: &TestNats) -> Vec<u64> {
 
 struct Stack {
     dondoc: Dondoc,
-    tasks: TaskServiceClient<Channel>,
-    audit: AuditServiceClient<Channel>,
+    tasks: TaskServiceClient<ApiChannel>,
+    audit: AuditServiceClient<ApiChannel>,
     nats: TestNats,
     _data: tempfile::TempDir,
 }
@@ -76,7 +76,7 @@ async fn start() -> Stack {
 }
 
 async fn import(
-    tasks: &mut TaskServiceClient<Channel>,
+    tasks: &mut TaskServiceClient<ApiChannel>,
     plan_id: &str,
     rows: &[Row],
     request_id: &str,
@@ -98,7 +98,7 @@ async fn import(
 }
 
 async fn report(
-    tasks: &mut TaskServiceClient<Channel>,
+    tasks: &mut TaskServiceClient<ApiChannel>,
     task_id: &str,
     agency: &str,
     period: &str,
@@ -118,7 +118,7 @@ async fn report(
 }
 
 async fn coordinate(
-    tasks: &mut TaskServiceClient<Channel>,
+    tasks: &mut TaskServiceClient<ApiChannel>,
     task_id: &str,
     agency: &str,
     note: &str,
@@ -137,7 +137,7 @@ async fn coordinate(
 }
 
 async fn replay(
-    audit: &mut AuditServiceClient<Channel>,
+    audit: &mut AuditServiceClient<ApiChannel>,
     request: pb::ReplayRequest,
 ) -> Vec<pb::AuditEvent> {
     let mut stream = audit.replay(request).await.expect("replay").into_inner();
@@ -150,7 +150,7 @@ async fn replay(
 
 /// `occurred_at` of the event stored at `sequence` (of `task_id`).
 async fn occurred_at(
-    audit: &mut AuditServiceClient<Channel>,
+    audit: &mut AuditServiceClient<ApiChannel>,
     task_id: &str,
     sequence: u64,
 ) -> String {
@@ -366,7 +366,7 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
 
     // The CLI prints the same events as JSON Lines, the stored bytes unchanged.
     let lines: Vec<String> = cli()
-        .with_server(stack.dondoc.endpoint())
+        .with_server(&stack.dondoc)
         .stdout(&["audit", "replay", "--plan", PLAN_A, "--json"])
         .lines()
         .map(str::to_owned)
@@ -520,7 +520,7 @@ async fn a_tasks_state_as_of_each_instant_is_what_get_task_showed_then() {
     // The CLI prints the state as JSON.
     let (instant, task) = &seen[2];
     let printed = cli()
-        .with_server(stack.dondoc.endpoint())
+        .with_server(&stack.dondoc)
         .json(&["audit", "task", &task_id, "--as-of", instant]);
     assert_eq!(printed["version"], task.version);
     assert_eq!(printed["state"]["version"], task.version);
@@ -534,7 +534,7 @@ async fn a_tasks_state_as_of_each_instant_is_what_get_task_showed_then() {
 /// after the last sequence it saw, until it has seen `target` (set once known).
 /// Returns the sequences seen and the number of connections.
 async fn resuming_watch(
-    dondoc_endpoint: String,
+    dondoc: dondoc_test_support::Connector,
     plan_id: &str,
     target: Arc<AtomicU64>,
 ) -> (Vec<u64>, usize) {
@@ -547,12 +547,7 @@ async fn resuming_watch(
             return (seen, sessions);
         }
         // A new connection each time, as after a network failure.
-        let channel = Channel::from_shared(dondoc_endpoint.clone())
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect");
-        let mut audit = AuditServiceClient::new(channel);
+        let mut audit = AuditServiceClient::new(dondoc.connect().await);
         let mut events = audit
             .watch(pb::WatchRequest {
                 after_sequence: last,
@@ -600,12 +595,12 @@ async fn a_watcher_resumed_from_its_last_sequence_sees_every_event_once() {
     let all_done = Arc::new(AtomicU64::new(0));
     let plan_a_done = Arc::new(AtomicU64::new(0));
     let everything = tokio::spawn(resuming_watch(
-        stack.dondoc.endpoint(),
+        stack.dondoc.connector(),
         "",
         all_done.clone(),
     ));
     let of_plan_a = tokio::spawn(resuming_watch(
-        stack.dondoc.endpoint(),
+        stack.dondoc.connector(),
         PLAN_A,
         plan_a_done.clone(),
     ));
@@ -664,7 +659,7 @@ async fn the_cli_watch_resumes_after_the_server_restarts() {
     let imported = import(&mut tasks, PLAN_A, &ROWS, "import").await;
 
     let mut watcher = cli()
-        .with_server(dondoc.endpoint())
+        .with_server(&dondoc)
         .command(&["audit", "watch", "--retries", "40"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -849,7 +844,7 @@ async fn a_past_scorecard_from_the_log_is_the_live_one_taken_then() {
     assert_ne!(&now_says, then, "as of {first_instant}");
 
     // The CLI shows the same.
-    let output = cli().with_server(stack.dondoc.endpoint()).output(&[
+    let output = cli().with_server(&stack.dondoc).output(&[
         "audit",
         "scorecard",
         "--agency",
@@ -1042,7 +1037,7 @@ async fn bad_arguments_name_the_field_and_unknown_tasks_are_not_found() {
 
     // The CLI reports the refusal and fails.
     let output = cli()
-        .with_server(stack.dondoc.endpoint())
+        .with_server(&stack.dondoc)
         .output(&["audit", "replay", "--from", "9", "--to", "3"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
+use dondoc_api::client::ApiChannel;
 use dondoc_api::pb;
 use dondoc_api::TaskServiceClient;
-use tonic::transport::Channel;
 use tonic::Code;
 
 use crate::support::{
@@ -28,7 +28,7 @@ const LITERAL_POLICY: &str = r#"{"name": "qti-literal", "quarterly_day": 25, "ye
 /// A running stack with both plans imported. Fields drop in order: dondoc first.
 struct Stack {
     dondoc: Dondoc,
-    client: TaskServiceClient<Channel>,
+    client: TaskServiceClient<ApiChannel>,
     /// Stream sequence after the imports (for `min_sequence`).
     sequence: u64,
     _nats: TestNats,
@@ -854,9 +854,7 @@ async fn bad_instants_and_fields_are_invalid_arguments_naming_the_field() {
 
 /// Runs the `dondoc` CLI against the stack; returns stdout, or panics with stderr.
 fn cli(stack: &Stack, args: &[&str]) -> String {
-    support::cli()
-        .with_server(stack.dondoc.endpoint())
-        .stdout(args)
+    support::cli().with_server(&stack.dondoc).stdout(args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -53,9 +53,7 @@ async fn a_forged_event_with_a_correct_chain_but_no_signature_is_quarantined_and
         .unwrap();
 
     // The server's verification fails, naming the forged event.
-    let verify = cli()
-        .with_server(dondoc.endpoint())
-        .output(&["audit", "verify"]);
+    let verify = cli().with_server(&dondoc).output(&["audit", "verify"]);
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&verify.stdout),
@@ -142,7 +140,7 @@ async fn an_export_cut_short_fails_against_the_last_signed_checkpoint() {
     dondoc = spawn_dondoc_with(&nats.url(), data.path(), &flags);
 
     let file = data.path().join("qng.jsonl");
-    let exported = cli().with_server(dondoc.endpoint()).output(&[
+    let exported = cli().with_server(&dondoc).output(&[
         "audit",
         "export",
         "--plan",

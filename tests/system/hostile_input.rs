@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use dondoc_api::client::ApiChannel;
 use dondoc_api::pb;
 use dondoc_api::TaskServiceClient;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::support::{import_seed_004, spawn_dondoc, Dondoc, TestNats};
@@ -46,7 +46,7 @@ struct Fixture {
     _nats: TestNats,
     _data: tempfile::TempDir,
     dondoc: Dondoc,
-    client: TaskServiceClient<Channel>,
+    client: TaskServiceClient<ApiChannel>,
     task_id: String,
     nats_events: u64,
 }
@@ -645,7 +645,7 @@ async fn a_foreign_message_on_the_log_is_quarantined_and_everything_goes_on() {
     }
     // The auditors' verification names the first foreign message.
     let output = crate::support::cli()
-        .with_server(fixture.dondoc.endpoint())
+        .with_server(&fixture.dondoc)
         .output(&["audit", "verify"]);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -53,15 +53,13 @@ async fn an_exported_plan_verifies_offline_and_any_flipped_byte_fails_at_its_eve
     scripted_history(&server, "other").await;
 
     let file = data.path().join("qng.jsonl");
-    let exported = run_cli(&[
+    let exported = cli().with_server(&server).output(&[
         "audit",
         "export",
         "--plan",
         "qng",
         "--out",
         file.to_str().unwrap(),
-        "--server",
-        &server.endpoint(),
     ]);
     assert!(exported.status.success(), "{}", text(&exported));
     let lines: Vec<String> = std::fs::read_to_string(&file)
@@ -131,7 +129,7 @@ async fn an_exported_plan_verifies_offline_and_any_flipped_byte_fails_at_its_eve
     }
 
     // The server walks its whole log.
-    let on_server = run_cli(&["audit", "verify", "--server", &server.endpoint()]);
+    let on_server = cli().with_server(&server).output(&["audit", "verify"]);
     assert!(on_server.status.success(), "{}", text(&on_server));
     assert!(
         text(&on_server).contains("of 152 tasks"),

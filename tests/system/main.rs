@@ -1,6 +1,7 @@
 //! Cross-process tests: each test starts its own nats-server (free port, temporary
 //! store) and its own `dondoc up` process, and talks to it over gRPC on loopback.
 
+mod access;
 mod atomic_import;
 mod audit;
 mod bad_input;

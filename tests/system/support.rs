@@ -6,13 +6,13 @@
 
 use std::path::Path;
 
+use dondoc_api::client::ApiChannel;
 use dondoc_api::pb;
 use dondoc_api::TaskServiceClient;
 pub use dondoc_test_support::{
     eventually, seed_path, seed_text, workspace_root, Cli, DondocProcess as Dondoc, TestNats,
     SEED_004,
 };
-use tonic::transport::Channel;
 
 /// The `dondoc` binary cargo built for this test run.
 pub fn dondoc_binary() -> &'static Path {
@@ -53,7 +53,7 @@ pub fn seed_004_text() -> String {
 
 /// Imports seed 004's appendix as plan `plan_id`.
 pub async fn import_seed_004(
-    client: &mut TaskServiceClient<Channel>,
+    client: &mut TaskServiceClient<ApiChannel>,
     plan_id: &str,
 ) -> pb::ImportPlanResponse {
     client
@@ -74,7 +74,7 @@ pub async fn import_seed_004(
 
 /// Every task of a plan, following page tokens.
 pub async fn list_all(
-    client: &mut TaskServiceClient<Channel>,
+    client: &mut TaskServiceClient<ApiChannel>,
     plan_id: &str,
     min_sequence: u64,
 ) -> Vec<pb::Task> {

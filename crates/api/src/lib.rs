@@ -9,6 +9,8 @@
 //! every `AppError` to a status in one place (`status.rs`).
 
 mod audit;
+pub mod auth;
+pub mod client;
 mod convert;
 mod fields;
 mod integrity;
@@ -24,6 +26,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 pub use audit::{audit_status, AuditApi, STREAM_BUFFER};
 pub use service::TaskApi;
+
 pub use status::to_status;
 
 /// Generated dondoc.v1 messages, server and client.
@@ -58,15 +61,35 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// How the API is served: TLS (or plain text, only where the caller allows it) and the
+/// tokens callers must present.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The server's certificate chain and private key, PEM. `None`: plain text (the
+    /// binary allows it only on loopback with `--insecure`).
+    pub tls: Option<TlsIdentity>,
+    /// Checks every call's bearer token (`auth.rs`).
+    pub verifier: auth::TokenVerifier,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsIdentity {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
 /// Serves the API on an already bound listener until `shutdown` completes.
 ///
 /// Binding is the caller's so that it can bind port 0 and learn the address first.
 /// The task service runs on `tracker`'s commands, imports and queries; the audit
-/// service on its auditor, which reads the event log only. `log_serving` says whether
-/// the log of record can be reached; the health service follows it.
+/// service on its auditor, which reads the event log only. Both take only calls with
+/// a valid bearer token; health and reflection take any (they say nothing of the
+/// data). `log_serving` says whether the log of record can be reached; the health
+/// service follows it.
 pub async fn serve(
     listener: TcpListener,
     tracker: Tracker,
+    options: ServeOptions,
     mut log_serving: watch::Receiver<bool>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
@@ -105,26 +128,36 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = &options.tls {
+        server = server.tls_config(tonic::transport::ServerTlsConfig::new().identity(
+            tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem),
+        ))?;
+    }
+    let task_service = pb::task_service_server::TaskServiceServer::new(TaskApi::new(
+        tracker.commands(),
+        tracker.imports(),
+        tracker.queries(),
+    ))
+    .max_decoding_message_size(MAX_REQUEST_BYTES);
+    let audit_service = pb::audit_service_server::AuditServiceServer::new(AuditApi::new(
+        tracker.auditor(),
+        tracker.queries(),
+        streams_stopping,
+    ))
+    .max_decoding_message_size(MAX_REQUEST_BYTES);
+    server
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
-        .add_service(
-            pb::task_service_server::TaskServiceServer::new(TaskApi::new(
-                tracker.commands(),
-                tracker.imports(),
-                tracker.queries(),
-            ))
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
-        )
-        .add_service(
-            pb::audit_service_server::AuditServiceServer::new(AuditApi::new(
-                tracker.auditor(),
-                tracker.queries(),
-                streams_stopping,
-            ))
-            .max_decoding_message_size(MAX_REQUEST_BYTES),
-        )
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            task_service,
+            options.verifier.interceptor(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            audit_service,
+            options.verifier.interceptor(),
+        ))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

@@ -23,6 +23,6 @@ mod seeds;
 mod wait;
 
 pub use nats::TestNats;
-pub use process::{Cli, DondocProcess};
+pub use process::{Cli, Connector, DondocProcess};
 pub use seeds::{seed_path, seed_text, workspace_root, SEED_004};
 pub use wait::{eventually, eventually_blocking};

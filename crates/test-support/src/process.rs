@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use dondoc_api::client::ApiChannel;
 use dondoc_api::{AuditServiceClient, TaskServiceClient};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tokio::sync::mpsc;
-use tonic::transport::Channel;
 
 use crate::TestNats;
 
@@ -31,6 +31,8 @@ pub struct DondocProcess {
     child: Option<Child>,
     /// For `up`: `127.0.0.1:PORT`; empty for a worker.
     address: String,
+    /// Its data directory: where its TLS certificate and operator token are.
+    data_dir: Option<PathBuf>,
     /// The process's stdout lines after its ready line.
     lines: mpsc::UnboundedReceiver<String>,
     /// The stream sequence of the last "settled" line read (`wait_settled`).
@@ -57,7 +59,12 @@ impl DondocProcess {
             .args(["up", "--listen", listen, "--nats", nats_url, "--data-dir"])
             .arg(data_dir)
             .args(args);
-        Self::spawn(command, "dondoc listening on ")
+        Self::spawn(command, "dondoc listening on ").in_dir(data_dir)
+    }
+
+    fn in_dir(mut self, data_dir: &Path) -> Self {
+        self.data_dir = Some(data_dir.to_owned());
+        self
     }
 
     /// `dondoc up` with its embedded nats-server (no `--nats`) in `data_dir`, once it
@@ -68,7 +75,7 @@ impl DondocProcess {
             .args(["up", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args);
-        Self::spawn(command, "dondoc listening on ")
+        Self::spawn(command, "dondoc listening on ").in_dir(data_dir)
     }
 
     /// `dondoc worker --nats URL --data-dir DIR ARGS…`, once it runs.
@@ -120,6 +127,7 @@ impl DondocProcess {
         Self {
             child: Some(child),
             address,
+            data_dir: None,
             lines,
             settled_through: 0,
         }
@@ -131,26 +139,41 @@ impl DondocProcess {
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        format!("https://{}", self.address)
+    }
+
+    /// Its data directory (for `up`).
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir
+            .as_deref()
+            .expect("a dondoc up has a data directory")
+    }
+
+    /// How to reach it as its operator: the address, the CA of its certificate and
+    /// the operator token it left in its data directory.
+    pub fn connector(&self) -> Connector {
+        let data_dir = self.data_dir();
+        Connector {
+            endpoint: self.endpoint(),
+            ca_pem: std::fs::read(data_dir.join("tls/ca.crt")).ok(),
+            token: std::fs::read_to_string(data_dir.join("auth/operator.token")).ok(),
+        }
     }
 
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
     }
 
-    pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.endpoint())
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect to dondoc")
+    /// A channel over TLS carrying the operator token.
+    pub async fn channel(&self) -> ApiChannel {
+        self.connector().connect().await
     }
 
-    pub async fn client(&self) -> TaskServiceClient<Channel> {
+    pub async fn client(&self) -> TaskServiceClient<ApiChannel> {
         TaskServiceClient::new(self.channel().await)
     }
 
-    pub async fn audit_client(&self) -> AuditServiceClient<Channel> {
+    pub async fn audit_client(&self) -> AuditServiceClient<ApiChannel> {
         AuditServiceClient::new(self.channel().await)
     }
 
@@ -231,12 +254,43 @@ impl Drop for DondocProcess {
     }
 }
 
+/// The address, certificate and token of a `dondoc up`: what a client needs to call
+/// it, and can take into a task of its own.
+#[derive(Clone, Debug)]
+pub struct Connector {
+    pub endpoint: String,
+    pub ca_pem: Option<Vec<u8>>,
+    pub token: Option<String>,
+}
+
+impl Connector {
+    pub async fn connect(&self) -> ApiChannel {
+        dondoc_api::client::connect(
+            &self.endpoint,
+            self.ca_pem.as_deref(),
+            self.token.as_deref(),
+        )
+        .await
+        .expect("connect to dondoc")
+    }
+
+    /// The same server with another token (`None`: none at all).
+    pub fn with_token(&self, token: Option<&str>) -> Self {
+        Self {
+            token: token.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+}
+
 /// One-shot `dondoc` commands.
 #[derive(Clone, Debug)]
 pub struct Cli {
     binary: PathBuf,
     /// `--server` for client commands, when set.
     server: Option<String>,
+    /// The data directory whose certificate and operator token client commands use.
+    data_dir: Option<PathBuf>,
 }
 
 impl Cli {
@@ -244,12 +298,14 @@ impl Cli {
         Self {
             binary: binary.into(),
             server: None,
+            data_dir: None,
         }
     }
 
-    /// Client commands talk to the server at `endpoint`.
-    pub fn with_server(mut self, endpoint: String) -> Self {
-        self.server = Some(endpoint);
+    /// Client commands talk to `dondoc`, as its operator (its certificate and token).
+    pub fn with_server(mut self, dondoc: &DondocProcess) -> Self {
+        self.server = Some(dondoc.endpoint());
+        self.data_dir = Some(dondoc.data_dir().to_owned());
         self
     }
 
@@ -259,6 +315,9 @@ impl Cli {
         command.args(args).env("DONDOC_LOG", "warn");
         if let Some(server) = &self.server {
             command.args(["--server", server]);
+        }
+        if let Some(data_dir) = &self.data_dir {
+            command.env("DONDOC_DATA_DIR", data_dir);
         }
         command
     }

@@ -19,14 +19,52 @@ const SHIPPED_HOLIDAYS: &str = include_str!("../../../deploy/holidays/vn.json");
 /// The server a client subcommand talks to.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArg {
-    /// The server's gRPC address.
+    /// The server's gRPC address (`https://`; `http://` for a server run with
+    /// --insecure).
     #[arg(
         long,
         env = "DONDOC_SERVER",
-        default_value = "http://127.0.0.1:50051",
+        default_value = "https://127.0.0.1:50051",
         global = true
     )]
     pub server: String,
+    /// The bearer token to call with. Default: the operator token a `dondoc up` leaves
+    /// in its data directory ($DONDOC_DATA_DIR, else `data`): auth/operator.token.
+    #[arg(long, env = "DONDOC_TOKEN", global = true, hide_env_values = true)]
+    pub token: Option<String>,
+    /// The CA certificate to trust for the server (PEM). Default: the one `dondoc up`
+    /// made for its own certificate in that data directory, tls/ca.crt, if there is one.
+    #[arg(long, env = "DONDOC_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+impl ServerArg {
+    /// The data directory the defaults come from.
+    fn data_dir() -> PathBuf {
+        std::env::var_os("DONDOC_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from)
+    }
+
+    /// A channel to the server carrying the token.
+    pub async fn connect(&self) -> anyhow::Result<dondoc_api::client::ApiChannel> {
+        let data_dir = Self::data_dir();
+        let token = match &self.token {
+            Some(token) => Some(token.clone()),
+            None => {
+                let file = crate::access::default_token_file(&data_dir);
+                std::fs::read_to_string(&file).ok()
+            }
+        };
+        let ca_file = self
+            .ca_cert
+            .clone()
+            .unwrap_or_else(|| crate::access::default_ca_file(&data_dir));
+        let ca = match std::fs::read(&ca_file) {
+            Ok(ca) => Some(ca),
+            Err(_) if self.ca_cert.is_none() => None,
+            Err(err) => return Err(err).with_context(|| format!("reading {}", ca_file.display())),
+        };
+        Ok(dondoc_api::client::connect(&self.server, ca.as_deref(), token.as_deref()).await?)
+    }
 }
 
 /// Where the process keeps its files.

@@ -10,6 +10,7 @@
 //!   embedded nats-server's identities and their passwords; `samples.rs`: the sample
 //!   plans of a first start.
 
+mod access;
 mod client;
 mod compare;
 mod config;
@@ -77,6 +78,9 @@ enum Command {
     /// The deployment's signing key: show it, rotate it.
     #[command(subcommand)]
     Key(keys::KeyCommand),
+    /// Tokens for the API's callers: issue one, revoke one.
+    #[command(subcommand)]
+    Auth(access::AuthCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -124,5 +128,6 @@ fn run() -> anyhow::Result<()> {
         Command::Sweep(args) => runtime.block_on(worker::sweep(args)),
         Command::Audit(command) => runtime.block_on(audit::run(command)),
         Command::Key(command) => runtime.block_on(keys::run_key(command)),
+        Command::Auth(command) => access::run_auth(command),
     }
 }

@@ -54,6 +54,8 @@ pub struct UpArgs {
     clock: ClockArg,
     #[command(flatten)]
     signing: SigningKeyArg,
+    #[command(flatten)]
+    tls: crate::access::TlsArgs,
     /// Seconds between the signed checkpoints of the chain heads appended while the log
     /// grows (one is also appended at shutdown).
     #[arg(
@@ -66,6 +68,8 @@ pub struct UpArgs {
 }
 
 pub fn run(args: UpArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    // Refused before anything starts.
+    args.tls.check(args.listen)?;
     let data_dir = &args.data.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
@@ -129,13 +133,19 @@ async fn serve(
         .await
         .with_context(|| format!("binding the gRPC address {}", args.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, "dondoc gRPC API listening (reflection and health on)");
+    // Before the ready line: a client that reads it finds the certificate and token.
+    crate::access::ensure_operator_token(data_dir)?;
+    let options = dondoc_api::ServeOptions {
+        tls: args.tls.identity(data_dir, address)?,
+        verifier: crate::access::verifier(data_dir)?,
+    };
+    tracing::info!(%address, tls = options.tls.is_some(), "dondoc gRPC API listening (reflection and health on)");
     // A line on stdout that scripts and tests can wait for.
     println!("dondoc listening on {address}");
-
     dondoc_api::serve(
         listener,
         stack.tracker.clone(),
+        options,
         nats.serving(),
         shutdown_signal(),
     )

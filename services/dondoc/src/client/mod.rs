@@ -14,8 +14,8 @@ pub mod tasks;
 use std::future::Future;
 
 use anyhow::Context;
+use dondoc_api::client::ApiChannel;
 use dondoc_api::{pb, AuditServiceClient, TaskServiceClient};
-use tonic::transport::Channel;
 
 use crate::config::ServerArg;
 
@@ -37,7 +37,7 @@ pub struct CommandArgs {
 async fn run_command<Fut>(
     args: &CommandArgs,
     action: &str,
-    call: impl FnOnce(TaskServiceClient<Channel>, String, Option<u64>) -> Fut,
+    call: impl FnOnce(TaskServiceClient<ApiChannel>, String, Option<u64>) -> Fut,
 ) -> anyhow::Result<()>
 where
     Fut: Future<Output = Result<tonic::Response<pb::CommandResponse>, tonic::Status>>,
@@ -52,16 +52,20 @@ where
     Ok(())
 }
 
-async fn task_service(server: &ServerArg) -> anyhow::Result<TaskServiceClient<Channel>> {
-    TaskServiceClient::connect(server.server.clone())
+async fn task_service(server: &ServerArg) -> anyhow::Result<TaskServiceClient<ApiChannel>> {
+    let channel = server
+        .connect()
         .await
-        .with_context(|| format!("connecting to the dondoc server at {}", server.server))
+        .with_context(|| format!("connecting to the dondoc server at {}", server.server))?;
+    Ok(TaskServiceClient::new(channel))
 }
 
-async fn audit_service(server: &ServerArg) -> anyhow::Result<AuditServiceClient<Channel>> {
-    AuditServiceClient::connect(server.server.clone())
+async fn audit_service(server: &ServerArg) -> anyhow::Result<AuditServiceClient<ApiChannel>> {
+    let channel = server
+        .connect()
         .await
-        .with_context(|| format!("connecting to the dondoc server at {}", server.server))
+        .with_context(|| format!("connecting to the dondoc server at {}", server.server))?;
+    Ok(AuditServiceClient::new(channel))
 }
 
 /// What a refused or failed call says, with the action that failed.
