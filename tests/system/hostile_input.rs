@@ -581,7 +581,9 @@ async fn a_request_id_names_one_request() {
 async fn a_foreign_message_on_the_log_is_quarantined_and_everything_goes_on() {
     let mut fixture = start().await;
     let (a, b) = {
-        let tasks = crate::support::list_all(&mut fixture.client, "qng", 0).await;
+        // Once the import has taken effect (its commit record applied).
+        let imported = fixture._nats.last_sequence().await;
+        let tasks = crate::support::list_all(&mut fixture.client, "qng", imported).await;
         (tasks[0].task_id.clone(), tasks[1].task_id.clone())
     };
     // Garbage on A's subject, and A's first event copied onto B's subject, published

@@ -15,6 +15,7 @@ mod import;
 mod integrity;
 mod lockdown;
 mod reimport;
+mod roles;
 mod service;
 mod support;
 mod worker;

@@ -275,6 +275,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<Self::ExportStream>, Status> {
+        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let plan = if request.plan_id.trim().is_empty() {
             None
@@ -291,6 +292,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::ReplayRequest>,
     ) -> Result<Response<Self::ReplayStream>, Status> {
+        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let scope = replay_scope(&request)?;
         let range = replay_range(&request)?;
@@ -306,6 +308,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let scope = watch_scope(&request)?;
         let events = self
@@ -320,6 +323,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::GetTaskAsOfRequest>,
     ) -> Result<Response<pb::GetTaskAsOfResponse>, Status> {
+        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let task_id = TaskId::parse(&request.task_id).map_err(invalid)?;
         let as_of = instant("as_of", &request.as_of)?;
@@ -335,6 +339,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, Status> {
+        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let plan = if request.plan_id.trim().is_empty() {
             None
@@ -353,6 +358,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::GetScorecardAsOfRequest>,
     ) -> Result<Response<pb::GetScorecardResponse>, Status> {
+        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let query = scorecard_query(
             &request.agency,

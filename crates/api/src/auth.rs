@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+pub use dondoc_app::{Caller, Role};
 use dondoc_domain::DeploymentKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -29,50 +30,6 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
 
 /// The audience every dondoc token names.
 const AUDIENCE: &str = "dondoc";
-
-/// What a caller may be. A token carries one or more.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The agency that issued or follows up a plan: imports, extensions, ad hoc requests.
-    PlanOwner,
-    /// A lead agency: reports on its tasks, asks its coordinators for contributions.
-    Lead,
-    /// A coordinating agency: coordination notes, answers to requests addressed to it.
-    Coordinator,
-    /// The audit service and every read; no writes.
-    Auditor,
-    /// Reads only (a leader's dashboard).
-    Viewer,
-    /// Everything; each use logged.
-    Operator,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::PlanOwner,
-        Role::Lead,
-        Role::Coordinator,
-        Role::Auditor,
-        Role::Viewer,
-        Role::Operator,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::PlanOwner => "plan_owner",
-            Role::Lead => "lead",
-            Role::Coordinator => "coordinator",
-            Role::Auditor => "auditor",
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|role| role.name() == raw.trim())
-    }
-}
 
 /// The claims of a dondoc token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,21 +49,6 @@ pub struct Claims {
     pub aud: String,
     /// The key id of the auth key that signed it.
     pub iss: String,
-}
-
-/// The authenticated caller of a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    pub subject: String,
-    pub roles: Vec<Role>,
-    pub plans: Vec<String>,
-    pub token_id: String,
-}
-
-impl Caller {
-    pub fn has(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
 }
 
 /// What `issue` needs besides the key.
@@ -279,12 +221,8 @@ impl TokenVerifier {
         if claims.roles.is_empty() {
             return Err(AuthError::Malformed("the token names no role".to_owned()));
         }
-        Ok(Caller {
-            subject: claims.sub,
-            roles: claims.roles,
-            plans: claims.plans,
-            token_id: claims.jti,
-        })
+        tracing::debug!(subject = %claims.sub, token = %claims.jti, "authenticated a call");
+        Ok(Caller::new(claims.sub, claims.roles, claims.plans))
     }
 
     /// The caller of `request`, from its `authorization` header.
@@ -357,7 +295,7 @@ mod tests {
         assert_eq!(caller.subject, "quang-tri-so-thong-tin-truyen-thong");
         assert_eq!(caller.roles, vec![Role::Lead, Role::Coordinator]);
         assert_eq!(caller.plans, vec!["qti-dti-2023"]);
-        assert_eq!(caller.token_id, jti);
+        assert_eq!(jti.len(), 32);
     }
 
     #[test]

@@ -108,22 +108,14 @@ pub(crate) fn request_kind(raw: &str) -> Result<RequestKind, Status> {
     }
 }
 
-/// Who a command is recorded as coming from: the given name, else `fallback`.
-pub(crate) fn actor(given: &str, fallback: &str) -> String {
-    match given.trim() {
-        "" => fallback.to_owned(),
-        given => given.to_owned(),
-    }
-}
-
 pub(crate) fn command_meta(
     request_id: &str,
-    actor: String,
+    caller: dondoc_app::Caller,
     expected_version: Option<u64>,
 ) -> Result<CommandMeta, Status> {
     Ok(CommandMeta {
         request_id: RequestId::parse(request_id).map_err(invalid)?,
-        actor,
+        caller,
         expected_version,
     })
 }

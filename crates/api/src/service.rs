@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::fields::{
-    actor, agency, command_meta, instant, invalid, optional, optional_agency, request_kind,
+    agency, command_meta, instant, invalid, optional, optional_agency, request_kind,
     required_instant, scorecard_query, text,
 };
 use crate::pb;
@@ -46,6 +46,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ImportPlanRequest>,
     ) -> Result<Response<pb::ImportPlanResponse>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let request = request.into_inner();
         let source_name = match text("source_name", &request.source_name, 255, false)?.trim() {
             "" => "appendix".to_owned(),
@@ -58,7 +59,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             plan_year: request.plan_year,
             source_name,
             content: request.content,
-            actor: actor(&request.actor, "import"),
+            caller,
             request_id: RequestId::parse(&request.request_id).map_err(invalid)?,
             province: Some(request.province.trim().to_owned())
                 .filter(|province| !province.is_empty()),
@@ -92,6 +93,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
+        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
+        crate::auth::caller(&request)?;
         let request = request.into_inner();
         let snapshot = self
             .queries
@@ -107,6 +110,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
+        crate::auth::caller(&request)?;
         let request = request.into_inner();
         let filter = TaskFilter {
             plan_id: optional(&request.plan_id, PlanId::parse)?,
@@ -130,14 +135,11 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::SubmitReportRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let request = request.into_inner();
         let reporter = agency("agency", &request.agency)?;
         let period = ReportingPeriod::parse(&request.period).map_err(invalid)?;
-        let meta = command_meta(
-            &request.request_id,
-            reporter.to_string(),
-            request.expected_version,
-        )?;
+        let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let outcome = self
             .commands
             .submit_report(
@@ -156,13 +158,10 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::RecordCoordinationRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let request = request.into_inner();
         let coordinator = agency("agency", &request.agency)?;
-        let meta = command_meta(
-            &request.request_id,
-            coordinator.to_string(),
-            request.expected_version,
-        )?;
+        let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let outcome = self
             .commands
             .record_coordination(
@@ -180,6 +179,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ExtendDeadlineRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let request = request.into_inner();
         let task_id = task_id(&request.task_id)?;
         let period = optional(&request.period, ReportingPeriod::parse)?;
@@ -209,11 +209,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             granted_by: text("granted_by", &request.granted_by, limits::SHORT_TEXT, false)?
                 .to_owned(),
         };
-        let meta = command_meta(
-            &request.request_id,
-            actor(&request.granted_by, "api"),
-            request.expected_version,
-        )?;
+        let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let outcome = self
             .commands
             .extend_deadline(task_id, &extension, &meta)
@@ -226,6 +222,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::RequestReportRequest>,
     ) -> Result<Response<pb::RequestReportResponse>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let request = request.into_inner();
         let task_id = task_id(&request.task_id)?;
         let input = ReportRequestInput {
@@ -240,11 +237,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             subject: text("subject", &request.subject, limits::SHORT_TEXT, false)?.to_owned(),
             requested_by: agency("requested_by", &request.requested_by)?,
         };
-        let meta = command_meta(
-            &request.request_id,
-            input.requested_by.to_string(),
-            request.expected_version,
-        )?;
+        let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let (outcome, request_key) = self
             .commands
             .request_report(task_id, &input, &meta)
@@ -263,15 +256,12 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::AnswerRequestRequest>,
     ) -> Result<Response<pb::CommandResponse>, Status> {
+        let caller = crate::auth::caller(&request)?;
         let request = request.into_inner();
         let task_id = task_id(&request.task_id)?;
         let request_key = RequestKey::parse(&request.request_key).map_err(invalid)?;
         let answerer = agency("agency", &request.agency)?;
-        let meta = command_meta(
-            &request.request_id,
-            answerer.to_string(),
-            request.expected_version,
-        )?;
+        let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let outcome = self
             .commands
             .answer_request(
@@ -290,6 +280,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListObligationsRequest>,
     ) -> Result<Response<pb::ListObligationsResponse>, Status> {
+        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
+        crate::auth::caller(&request)?;
         let request = request.into_inner();
         let task_id = task_id(&request.task_id)?;
         let as_of = instant("as_of", &request.as_of)?;
@@ -316,6 +308,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListUpcomingDeadlinesRequest>,
     ) -> Result<Response<pb::ListUpcomingDeadlinesResponse>, Status> {
+        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
+        crate::auth::caller(&request)?;
         let request = request.into_inner();
         let query = UpcomingQuery {
             agency: agency("agency", &request.agency)?,
@@ -344,6 +338,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListOverdueRequest>,
     ) -> Result<Response<pb::ListOverdueResponse>, Status> {
+        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
+        crate::auth::caller(&request)?;
         let request = request.into_inner();
         let plan_id = optional(&request.plan_id, PlanId::parse)?;
         let agency = optional_agency("agency", &request.agency)?;
@@ -362,6 +358,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::GetScorecardRequest>,
     ) -> Result<Response<pb::GetScorecardResponse>, Status> {
+        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
+        crate::auth::caller(&request)?;
         let request = request.into_inner();
         let query = scorecard_query(
             &request.agency,

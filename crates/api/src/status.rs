@@ -21,6 +21,7 @@ pub fn to_status(error: AppError) -> Status {
         ErrorKind::NotFound => Status::not_found(message),
         ErrorKind::AlreadyExists => Status::already_exists(message),
         ErrorKind::Refused => Status::failed_precondition(message),
+        ErrorKind::Forbidden => Status::permission_denied(message),
         ErrorKind::Conflict => Status::aborted(message),
         ErrorKind::Unavailable => Status::unavailable(message),
         ErrorKind::Internal => Status::internal(message),

@@ -53,6 +53,14 @@ impl Agencies {
         }
     }
 
+    /// The canonical name of the agency (not a group) with directory id `id`: who a
+    /// token's subject is.
+    pub fn by_id(&self, id: &str) -> Option<AgencyName> {
+        self.directory
+            .agency(id)
+            .and_then(|agency| AgencyName::parse(&agency.name).ok())
+    }
+
     /// The directory itself, for readers that recognise names in text (the appendix
     /// parser's known names).
     pub fn directory(&self) -> &AgencyDirectory {

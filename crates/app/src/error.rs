@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Refused,
     /// The version the client pinned no longer holds: re-read and retry.
     Conflict,
+    /// The caller's token does not allow it: another token (another role) is needed.
+    Forbidden,
     /// NATS unreachable or slow, or the read model behind: retry with the same request id.
     Unavailable,
     /// Stored data this build cannot read, or storage failing: retrying will not help.
@@ -110,6 +112,15 @@ pub enum AppError {
     #[error("{0}")]
     KeyNotOnRecord(String),
 
+    /// The caller's token does not allow this. Kind: Forbidden.
+    #[error("{subject} may not {action}: {why} (it takes the {needed} role)")]
+    PermissionDenied {
+        subject: String,
+        action: &'static str,
+        needed: &'static str,
+        why: String,
+    },
+
     /// The client pinned a version the task no longer has. Kind: Conflict.
     #[error("task {task_id} is at version {actual}, not the expected {expected}")]
     VersionConflict {
@@ -178,6 +189,7 @@ impl AppError {
             Self::ImportUnfinished { .. } => ErrorKind::Refused,
             Self::Interrupted(_) => ErrorKind::Unavailable,
             Self::KeyNotOnRecord(_) => ErrorKind::Internal,
+            Self::PermissionDenied { .. } => ErrorKind::Forbidden,
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::NotCaughtUp(_) => ErrorKind::Unavailable,
             Self::VersionGap { .. } => ErrorKind::Internal,

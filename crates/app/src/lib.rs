@@ -20,6 +20,7 @@
 //!   chains, rebuild-and-compare);
 //! - `clock.rs`, `error.rs`: where "now" comes from, and what can fail.
 
+mod access;
 mod agencies;
 mod audit;
 mod clock;
@@ -35,6 +36,7 @@ mod tracker;
 mod worker;
 mod write;
 
+pub use access::{require_auditor, Caller, Role};
 pub use agencies::{Agencies, Resolved};
 pub use audit::{
     rebuild_and_compare, AgencyEvents, AuditPoint, AuditRange, AuditScope, Auditor, Comparison,

@@ -67,15 +67,16 @@ pub struct Tracker {
 impl Tracker {
     pub fn new(parts: TrackerParts) -> Self {
         let clock = parts.clock;
+        let agencies = Agencies::new(parts.directory);
         Self {
             shared: Arc::new(Shared {
-                writer: Writer::new(parts.log, clock.clone(), parts.signing),
+                writer: Writer::new(parts.log, clock.clone(), parts.signing, agencies.clone()),
                 projection: parts.projection,
                 progress: parts.progress,
                 clock,
                 obligations: ObligationRules {
                     rules: Arc::new(parts.rules),
-                    agencies: Agencies::new(parts.directory),
+                    agencies,
                 },
             }),
         }

@@ -182,7 +182,7 @@ async fn import_samples(imports: &Imports) -> anyhow::Result<()> {
             plan_year: sample.plan_year,
             source_name: sample.source_name.to_owned(),
             content: sample.text.to_owned(),
-            actor: "dondoc-up".to_owned(),
+            caller: dondoc_app::Caller::operator("dondoc-up"),
             request_id: RequestId::parse(&format!("sample-import-{}", sample.plan_id))?,
             province: Some(sample.province.to_owned()),
             policy: Some(

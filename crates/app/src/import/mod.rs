@@ -104,6 +104,7 @@ impl Imports {
 
     /// Imports the plan's appendix (module docs).
     pub async fn import_plan(&self, import: &ImportPlan) -> Result<ImportSummary, AppError> {
+        crate::access::authorize_import(&import.caller, &import.plan_id)?;
         let preview = self.preview(import)?;
         let this = self.clone();
         let import = import.clone();
@@ -173,7 +174,7 @@ impl Imports {
                 plan_id: import.plan_id.clone(),
                 request_id: import.request_id.clone(),
                 occurred_at: decided_at,
-                actor: import.actor.clone(),
+                actor: import.caller.subject.clone(),
                 content_digest: content_digest.clone(),
                 outcome,
                 sig: None,
@@ -184,6 +185,12 @@ impl Imports {
             match self.shared.log().append_import(&appends, &commit).await {
                 Ok(appended) => {
                     self.shared.writer.note_import_committed(import_id);
+                    // Read-your-writes for the importer: answer once this process's read
+                    // model shows the import (bounded; the import is committed either way,
+                    // and `stream_sequence` lets a reader wait for it).
+                    let _ =
+                        crate::queries::wait_for_sequence(&self.shared.progress, appended.sequence)
+                            .await;
                     tracing::info!(
                         import = %import_id,
                         plan = %import.plan_id,
@@ -448,7 +455,7 @@ impl ImportDecisions {
                     history.plan_id.clone(),
                     history.state.version + 1 + offset as u64,
                     decided.decided_at,
-                    import.actor.clone(),
+                    import.caller.subject.clone(),
                     request_id.clone(),
                     event.clone(),
                 );

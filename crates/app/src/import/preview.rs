@@ -54,7 +54,9 @@ pub struct ImportPlan {
     pub source_name: String,
     /// The whole document or just its appendix table (tab-separated, CSV or PDF text).
     pub content: String,
-    pub actor: String,
+    /// Who imports it (authorized as the plan's owner or an operator); its subject is
+    /// the actor recorded on the import's events.
+    pub caller: crate::access::Caller,
     /// Idempotency key of the import; each row's command derives its own from it.
     pub request_id: RequestId,
     /// The plan's province in the agency directory ("Quảng Ngãi"): its entries decide

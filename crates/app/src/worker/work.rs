@@ -209,7 +209,7 @@ pub(crate) fn worker_meta(task_id: TaskId, command: &TaskCommand) -> CommandMeta
         // At most 8 + 1 + 36 + 1 + 36 characters: well within a request id's 128.
         request_id: RequestId::parse(&format!("{kind}:{task_id}:{hash}"))
             .expect("printable ASCII without spaces, under 128 characters"),
-        actor: WORKER_ACTOR.to_owned(),
+        caller: crate::access::Caller::deadline_worker(WORKER_ACTOR),
         expected_version: None,
     }
 }

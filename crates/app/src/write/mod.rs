@@ -43,7 +43,9 @@ const MAX_ATTEMPTS: usize = 5;
 #[derive(Clone, Debug)]
 pub struct CommandMeta {
     pub request_id: RequestId,
-    pub actor: String,
+    /// Who sends it: authorized before `decide` (`access.rs`); its subject is the actor
+    /// recorded on the command's events.
+    pub caller: crate::access::Caller,
     /// Refuse the command unless the task is at exactly this version.
     pub expected_version: Option<u64>,
 }
@@ -79,6 +81,8 @@ fn plan_of_subject(read: &dondoc_eventlog::TaskMessages) -> PlanId {
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     log: EventLog,
+    /// The directory, to authorize callers by their agency.
+    agencies: crate::agencies::Agencies,
     clock: Arc<dyn Clock>,
     signing: Arc<Signing>,
     /// The keys on record: an event on a task's subject not signed by one is not the
@@ -100,9 +104,15 @@ pub(crate) struct Decided {
 }
 
 impl Writer {
-    pub(crate) fn new(log: EventLog, clock: Arc<dyn Clock>, signing: Arc<Signing>) -> Self {
+    pub(crate) fn new(
+        log: EventLog,
+        clock: Arc<dyn Clock>,
+        signing: Arc<Signing>,
+        agencies: crate::agencies::Agencies,
+    ) -> Self {
         Self {
             log,
+            agencies,
             clock,
             trust: signing.trust(),
             signing,
@@ -223,6 +233,13 @@ impl Writer {
             self.ensure_import_settled(&history, None).await?;
             let now = self.clock.now();
             let command = build(&history, now);
+            crate::access::authorize_command(
+                &meta.caller,
+                &command,
+                &history.state,
+                &history.plan_id,
+                &self.agencies,
+            )?;
             // A command whose outcome depends only on the state (assign, flag, overdue)
             // is decided again, so a retry completes one interrupted between its events;
             // any other command already in the history is answered from it.
@@ -308,7 +325,7 @@ impl Writer {
                 next.plan_id.clone(),
                 next.state.version + 1,
                 now,
-                meta.actor.clone(),
+                meta.caller.subject.clone(),
                 meta.request_id.clone(),
                 event,
             )

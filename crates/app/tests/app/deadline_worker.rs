@@ -26,7 +26,7 @@ fn import(content: String) -> ImportPlan {
         plan_year: 2023,
         source_name: "generated.txt".to_owned(),
         content,
-        actor: "test".to_owned(),
+        caller: dondoc_app::Caller::operator("test"),
         request_id: RequestId::parse("import").unwrap(),
         province: Some("Quảng Ngãi".to_owned()),
         policy: None,

@@ -36,7 +36,7 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
         plan_year: 2023,
         source_name: "004.txt".to_owned(),
         content: content.to_owned(),
-        actor: "test".to_owned(),
+        caller: dondoc_app::Caller::operator("test"),
         request_id: RequestId::parse(request).unwrap(),
         province: Some("Quảng Ngãi".to_owned()),
         policy: None,
@@ -62,7 +62,7 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
             };
             let meta = CommandMeta {
                 request_id: RequestId::parse(&format!("report-{quarter}-{index}")).unwrap(),
-                actor: "test".to_owned(),
+                caller: dondoc_app::Caller::operator("test"),
                 expected_version: None,
             };
             // Some tasks are not led by this agency or not open then: refusals are fine.

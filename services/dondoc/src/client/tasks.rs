@@ -136,7 +136,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
             plan_year: args.year,
             source_name,
             content,
-            actor: "dondoc-cli".to_owned(),
+            caller: dondoc_app::Caller::operator("dondoc-cli"),
             request_id: dondoc_domain::RequestId::parse(&request_id)?,
             province: args.province.clone(),
             policy,
