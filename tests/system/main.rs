@@ -10,6 +10,7 @@ mod crash;
 mod deadline_api;
 mod forgery;
 mod golden;
+mod groups;
 mod hostile_input;
 mod import;
 mod integrity;

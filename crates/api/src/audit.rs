@@ -189,6 +189,7 @@ fn task_as_of_response(found: TaskAsOf) -> Result<pb::GetTaskAsOfResponse, Statu
         plan_id: found.plan_id,
         state: found.state,
         stream_sequence: found.last_sequence,
+        through_groups: Vec::new(),
     };
     Ok(pb::GetTaskAsOfResponse {
         task_id: snapshot.task_id.to_string(),

@@ -43,6 +43,11 @@ pub fn task(snapshot: &TaskSnapshot) -> pb::Task {
         plan_id: snapshot.plan_id.to_string(),
         version: state.version,
         stream_sequence: snapshot.stream_sequence,
+        through_groups: snapshot
+            .through_groups
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         reports: state
             .reports
             .iter()

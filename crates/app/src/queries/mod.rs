@@ -32,6 +32,9 @@ pub struct TaskSnapshot {
     pub state: TaskState,
     /// Stream sequence of the task's last event reflected in `state`.
     pub stream_sequence: u64,
+    /// In a list by agency: the groups through which the agency asked about leads or
+    /// coordinates the task (empty when the task names it directly).
+    pub through_groups: Vec<AgencyName>,
 }
 
 impl From<TaskView> for TaskSnapshot {
@@ -41,6 +44,7 @@ impl From<TaskView> for TaskSnapshot {
             plan_id: view.plan_id,
             state: view.state,
             stream_sequence: view.last_sequence,
+            through_groups: Vec::new(),
         }
     }
 }
@@ -106,6 +110,7 @@ impl Queries {
                         plan_id: history.plan_id.clone(),
                         state: history.state.clone(),
                         stream_sequence: history.last_sequence,
+                        through_groups: Vec::new(),
                     });
                 }
                 _ => {}
@@ -129,6 +134,15 @@ impl Queries {
     ) -> Result<TaskPage, AppError> {
         self.wait_for_sequence(min_sequence).await?;
         let agencies = self.shared.agencies();
+        // An agency that belongs to groups takes part in the tasks those groups lead or
+        // coordinate too: listed with them, marked with the group.
+        let by_agency = filter.lead.as_ref().or(filter.coordinator.as_ref());
+        if let Some(agency) = by_agency {
+            let agency = agencies.canonical(agency);
+            if !agencies.groups_containing(&agency).is_empty() {
+                return self.list_with_groups(filter, &agency);
+            }
+        }
         let query = TaskQuery {
             plan_id: filter.plan_id.clone(),
             lead: filter
@@ -146,6 +160,93 @@ impl Queries {
         Ok(TaskPage {
             tasks: page.tasks.into_iter().map(TaskSnapshot::from).collect(),
             next_page_token: page.next_page_token,
+        })
+    }
+
+    /// `list_tasks` for an agency that belongs to groups: every task that names it or one
+    /// of its groups in the role asked about (and matches the other filters), by plan
+    /// and appendix order, paged by offset (`g:<offset>` tokens).
+    fn list_with_groups(
+        &self,
+        filter: &TaskFilter,
+        agency: &AgencyName,
+    ) -> Result<TaskPage, AppError> {
+        let agencies = self.shared.agencies();
+        let as_lead = filter.lead.is_some();
+        let names = agencies.agency_and_groups(agency);
+        let offset = match &filter.page_token {
+            None => 0,
+            Some(token) => token
+                .strip_prefix("g:")
+                .and_then(|offset| offset.parse::<usize>().ok())
+                .ok_or(AppError::Projection(
+                    dondoc_projection::ProjectionError::InvalidPageToken,
+                ))?,
+        };
+        let page_size = match filter.page_size {
+            0 => dondoc_projection::DEFAULT_PAGE_SIZE,
+            size => size.min(dondoc_projection::MAX_PAGE_SIZE),
+        };
+        let mut found: Vec<TaskSnapshot> = Vec::new();
+        for name in &names {
+            let query = TaskQuery {
+                plan_id: filter.plan_id.clone(),
+                lead: as_lead.then(|| name.clone()),
+                coordinator: if as_lead {
+                    filter
+                        .coordinator
+                        .as_ref()
+                        .map(|agency| agencies.canonical(agency))
+                } else {
+                    Some(name.clone())
+                },
+                ..Default::default()
+            };
+            for view in self.shared.projection.list_all(&query)? {
+                let through = (name != agency).then(|| name.clone());
+                match found.iter_mut().find(|seen| seen.task_id == view.task_id) {
+                    Some(seen) => seen.through_groups.extend(through),
+                    None => {
+                        let mut snapshot = TaskSnapshot::from(view);
+                        snapshot.through_groups.extend(through);
+                        found.push(snapshot);
+                    }
+                }
+            }
+        }
+        // A task naming the agency itself is not "through" anything.
+        for snapshot in &mut found {
+            let direct = snapshot
+                .state
+                .assignment
+                .as_ref()
+                .is_some_and(|assignment| {
+                    let named = if as_lead {
+                        &assignment.details.lead
+                    } else {
+                        &assignment.details.coordinators
+                    };
+                    named
+                        .iter()
+                        .any(|name| agencies.canonical(name).match_key() == agency.match_key())
+                });
+            if direct {
+                snapshot.through_groups.clear();
+            }
+        }
+        found.sort_by_key(|snapshot| {
+            let position = snapshot
+                .state
+                .assignment
+                .as_ref()
+                .map_or(0, |assignment| assignment.details.source.position);
+            (snapshot.plan_id.as_str().to_owned(), position)
+        });
+        let next = offset + page_size;
+        let next_page_token = (next < found.len()).then(|| format!("g:{next}"));
+        Ok(TaskPage {
+            tasks: found.into_iter().skip(offset).take(page_size).collect(),
+            next_page_token,
         })
     }
 
