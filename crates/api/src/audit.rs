@@ -278,11 +278,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     ) -> Result<Response<Self::ExportStream>, Status> {
         dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
-        let plan = if request.plan_id.trim().is_empty() {
-            None
-        } else {
-            Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
-        };
+        let plan = optional(request.plan_id.trim(), PlanId::parse)?;
         let records = self.auditor.records(plan).await.map_err(audit_status)?;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(crate::integrity::forward_records(records, sender));
@@ -342,11 +338,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     ) -> Result<Response<pb::VerifyResponse>, Status> {
         dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
-        let plan = if request.plan_id.trim().is_empty() {
-            None
-        } else {
-            Some(PlanId::parse(request.plan_id.trim()).map_err(invalid)?)
-        };
+        let plan = optional(request.plan_id.trim(), PlanId::parse)?;
         let verification = self.auditor.verify(plan).await.map_err(audit_status)?;
         let quarantined = self.queries.quarantined().map_err(audit_status)?;
         Ok(Response::new(crate::integrity::verify_response(

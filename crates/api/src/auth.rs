@@ -196,11 +196,6 @@ impl TokenVerifier {
         }
     }
 
-    /// The id of the auth key tokens must be signed with.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
     /// The caller a token names, if the token holds.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         use jsonwebtoken::errors::ErrorKind;

@@ -11,7 +11,7 @@
 //!   is never applied: the write side skips it, the projection quarantines it, and
 //!   `verify` names it.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use dondoc_domain::{DeploymentKey, KeyRecord, Keyring, SignatureCheck, SignatureError};
 use dondoc_eventlog::{EventLog, LogError, RawRecord};
@@ -84,7 +84,8 @@ impl Trust {
 #[derive(Debug)]
 pub struct Signing {
     key: DeploymentKey,
-    trust: RwLock<Trust>,
+    /// The keys on record at start (a rotation needs the writers restarted).
+    trust: Trust,
 }
 
 impl Signing {
@@ -108,7 +109,7 @@ impl Signing {
                 Some(current) if current == key.key_id() => {
                     return Ok(Arc::new(Self {
                         key,
-                        trust: RwLock::new(trust),
+                        trust,
                     }))
                 }
                 Some(current) => {
@@ -165,25 +166,13 @@ impl Signing {
         Ok(log.append_key_record(record, expected).await?.sequence)
     }
 
-    /// A signing for tests and tools that never put their key on record (the log then
-    /// has no key record, so nothing read is refused for its signature).
-    pub fn unrecorded(key: DeploymentKey) -> Arc<Self> {
-        Arc::new(Self {
-            key,
-            trust: RwLock::new(Trust::default()),
-        })
-    }
-
     pub fn key(&self) -> &DeploymentKey {
         &self.key
     }
 
     /// The trust the write side reads with (the keys on record at start).
-    pub fn trust(&self) -> Trust {
-        self.trust
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    pub fn trust(&self) -> &Trust {
+        &self.trust
     }
 }
 

@@ -9,6 +9,7 @@ use super::*;
 use crate::event::{ReportSubmitted, TaskEvent};
 use crate::ids::{AgencyName, PlanId, RequestId};
 use crate::period::ReportingPeriod;
+use crate::signing::tests::{established, key, rotated};
 use crate::signing::{sign_record, CheckpointBuilder, DeploymentKey, KeyRecord};
 
 fn task() -> TaskId {
@@ -190,30 +191,6 @@ fn print_sealed_fixture() {
 }
 
 // Signed logs (schema 3): key records, signatures, checkpoints.
-
-/// Test keys with fixed secrets.
-fn key(n: u8) -> DeploymentKey {
-    DeploymentKey::from_secret_bytes(&[n; 32])
-}
-
-fn established(key: &DeploymentKey) -> Vec<u8> {
-    KeyRecord::established(
-        Uuid::from_u128(0x4b1),
-        datetime!(2026-01-05 08:00 +07:00),
-        "dondoc keys init",
-        key,
-    )
-}
-
-fn rotated(previous: &DeploymentKey, next: &DeploymentKey) -> Vec<u8> {
-    KeyRecord::rotated(
-        Uuid::from_u128(0x4b2),
-        datetime!(2026-06-01 08:00 +07:00),
-        "dondoc keys rotate",
-        previous,
-        next,
-    )
-}
 
 /// A task's events `first..=last` signed by `key`, chained after `previous` (the hash of
 /// event `first - 1`), with the last hash.

@@ -911,4 +911,4 @@ pub fn classify(payload: &[u8]) -> RecordKind {
 
 #[cfg(test)]
 #[path = "signing_tests.rs"]
-mod tests;
+pub(crate) mod tests;

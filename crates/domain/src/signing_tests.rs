@@ -14,7 +14,7 @@ use crate::period::ReportingPeriod;
 
 /// Test keys: fixed secrets, so that fixtures are reproducible (Ed25519 signing is
 /// deterministic).
-fn key(n: u8) -> DeploymentKey {
+pub(crate) fn key(n: u8) -> DeploymentKey {
     DeploymentKey::from_secret_bytes(&[n; 32])
 }
 
@@ -43,7 +43,7 @@ fn report(version: u64, content: &str) -> EventEnvelope {
     )
 }
 
-fn established(key: &DeploymentKey) -> Vec<u8> {
+pub(crate) fn established(key: &DeploymentKey) -> Vec<u8> {
     KeyRecord::established(
         Uuid::from_u128(0x4b1),
         datetime!(2026-01-05 08:00 +07:00),
@@ -52,7 +52,7 @@ fn established(key: &DeploymentKey) -> Vec<u8> {
     )
 }
 
-fn rotated(previous: &DeploymentKey, next: &DeploymentKey) -> Vec<u8> {
+pub(crate) fn rotated(previous: &DeploymentKey, next: &DeploymentKey) -> Vec<u8> {
     KeyRecord::rotated(
         Uuid::from_u128(0x4b2),
         datetime!(2026-06-01 08:00 +07:00),

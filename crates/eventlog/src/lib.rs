@@ -337,21 +337,14 @@ impl EventLog {
             None => format!("{TASK_SUBJECT_PREFIX}.*.{task_id}"),
         };
         let mut read = TaskMessages::default();
-        let mut next_sequence = after_sequence + 1;
-        loop {
-            let result = self
-                .stream
-                .raw_message_builder()
-                .sequence(next_sequence)
-                .next_by_subject(subject.clone())
-                .send()
-                .await;
-            let message = match result {
-                Ok(message) => message,
-                Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => break,
-                Err(err) => return Err(unavailable("reading a task's events")(&err)),
-            };
-            next_sequence = message.sequence + 1;
+        let messages = messages_on(
+            &self.stream,
+            &subject,
+            after_sequence,
+            "reading a task's events",
+        )
+        .await?;
+        for message in messages {
             read.last_sequence = message.sequence;
             match decode(message.sequence, &message.subject, &message.payload) {
                 Ok(event) if event.envelope.task_id == *task_id => read.events.push(event),
@@ -431,6 +424,35 @@ impl EventLog {
         }
         Ok(total)
     }
+}
+
+/// Every message stored on `subject` (a wildcard allowed) after stream sequence
+/// `after_sequence`, oldest first, read from the stream leader (STREAM.MSG.GET next by
+/// subject, not direct get, which a follower may answer from a stale copy).
+pub(crate) async fn messages_on(
+    stream: &jetstream::stream::Stream,
+    subject: &str,
+    after_sequence: u64,
+    action: &'static str,
+) -> Result<Vec<async_nats::jetstream::message::StreamMessage>, LogError> {
+    let mut messages = Vec::new();
+    let mut next_sequence = after_sequence + 1;
+    loop {
+        let result = stream
+            .raw_message_builder()
+            .sequence(next_sequence)
+            .next_by_subject(subject.to_owned())
+            .send()
+            .await;
+        let message = match result {
+            Ok(message) => message,
+            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => break,
+            Err(err) => return Err(unavailable(action)(&err)),
+        };
+        next_sequence = message.sequence + 1;
+        messages.push(message);
+    }
+    Ok(messages)
 }
 
 /// The headers every stored event carries (besides the publish's own).

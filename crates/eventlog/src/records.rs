@@ -11,11 +11,10 @@
 use async_nats::jetstream::consumer::{pull::OrderedConfig, DeliverPolicy};
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use crate::{unavailable, Appended, EventLog, LogError, STREAM_SUBJECTS};
+use crate::{messages_on, unavailable, Appended, EventLog, LogError, STREAM_SUBJECTS};
 
 /// Subject of the deployment's key records.
 pub const KEYS_SUBJECT: &str = "dondoc.events.keys";
@@ -34,29 +33,16 @@ pub struct RawRecord {
 impl EventLog {
     /// Every key record, oldest first, with its stream sequence (read from the leader).
     pub async fn key_records(&self) -> Result<Vec<RawRecord>, LogError> {
-        let mut records = Vec::new();
-        let mut next_sequence = 1;
-        loop {
-            let result = self
-                .stream
-                .raw_message_builder()
-                .sequence(next_sequence)
-                .next_by_subject(KEYS_SUBJECT.to_owned())
-                .send()
-                .await;
-            let message = match result {
-                Ok(message) => message,
-                Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => break,
-                Err(err) => return Err(unavailable("reading the key records")(&err)),
-            };
-            next_sequence = message.sequence + 1;
-            records.push(RawRecord {
+        let messages =
+            messages_on(&self.stream, KEYS_SUBJECT, 0, "reading the key records").await?;
+        Ok(messages
+            .into_iter()
+            .map(|message| RawRecord {
                 sequence: message.sequence,
                 subject: KEYS_SUBJECT.to_owned(),
                 payload: message.payload,
-            });
-        }
-        Ok(records)
+            })
+            .collect())
     }
 
     /// Appends a key record after the key subject's message at `expected_last_sequence`
@@ -74,25 +60,6 @@ impl EventLog {
     pub async fn append_checkpoint(&self, payload: Vec<u8>) -> Result<Appended, LogError> {
         self.append_record(CHECKPOINT_SUBJECT, payload, None, "checkpoint")
             .await
-    }
-
-    /// The latest checkpoint, if any (read from the leader).
-    pub async fn latest_checkpoint(&self) -> Result<Option<RawRecord>, LogError> {
-        let result = self
-            .stream
-            .raw_message_builder()
-            .last_by_subject(CHECKPOINT_SUBJECT.to_owned())
-            .send()
-            .await;
-        match result {
-            Ok(message) => Ok(Some(RawRecord {
-                sequence: message.sequence,
-                subject: CHECKPOINT_SUBJECT.to_owned(),
-                payload: message.payload,
-            })),
-            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
-            Err(err) => Err(unavailable("reading the latest checkpoint")(&err)),
-        }
     }
 
     async fn append_record(

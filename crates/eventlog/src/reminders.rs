@@ -30,7 +30,7 @@ use async_nats::header::{HeaderName, HeaderValue};
 use async_nats::jetstream::{
     self,
     message::PublishMessage,
-    stream::{Config as StreamConfig, DiscardPolicy, LastRawMessageErrorKind, StorageType},
+    stream::{Config as StreamConfig, DiscardPolicy, StorageType},
 };
 use async_nats::HeaderMap;
 use bytes::Bytes;
@@ -251,25 +251,12 @@ impl ReminderChannel {
         agency_token: &str,
     ) -> Result<Vec<(u64, Bytes)>, ReminderError> {
         let subject = reminder_subject(agency_token)?;
-        let mut reminders = Vec::new();
-        let mut next_sequence = 1;
-        loop {
-            let result = self
-                .stream
-                .raw_message_builder()
-                .sequence(next_sequence)
-                .next_by_subject(subject.clone())
-                .send()
-                .await;
-            let message = match result {
-                Ok(message) => message,
-                Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => break,
-                Err(err) => return Err(unavailable("reading an agency's reminders")(&err).into()),
-            };
-            next_sequence = message.sequence + 1;
-            reminders.push((message.sequence, message.payload));
-        }
-        Ok(reminders)
+        let messages =
+            crate::messages_on(&self.stream, &subject, 0, "reading an agency's reminders").await?;
+        Ok(messages
+            .into_iter()
+            .map(|message| (message.sequence, message.payload))
+            .collect())
     }
 }
 

@@ -122,6 +122,22 @@ impl ProjectionStore {
         })
     }
 
+    /// Every tree an event's application (or an import's commit) touches, for one
+    /// transaction over them.
+    #[allow(clippy::type_complexity)] // reason: sled's tuple-of-trees transaction API
+    fn applying_trees(&self) -> (&Tree, &Tree, &Tree, &Tree, &Tree, &Tree, &Tree, &Tree) {
+        (
+            &self.tasks,
+            &self.by_plan,
+            &self.by_lead,
+            &self.by_coordinator,
+            &self.meta,
+            &self.pending,
+            &self.pending_tasks,
+            &self.imports,
+        )
+    }
+
     /// The stream sequence of the last event applied (0 for a fresh store).
     pub fn checkpoint(&self) -> Result<u64, ProjectionError> {
         let stored = self
@@ -141,17 +157,7 @@ impl ProjectionStore {
         sequence: u64,
         envelope: &EventEnvelope,
     ) -> Result<ApplyOutcome, ProjectionError> {
-        let trees = (
-            &self.tasks,
-            &self.by_plan,
-            &self.by_lead,
-            &self.by_coordinator,
-            &self.meta,
-            &self.pending,
-            &self.pending_tasks,
-            &self.imports,
-        );
-        let result = trees.transaction(
+        let result = self.applying_trees().transaction(
             |(tasks, by_plan, by_lead, by_coordinator, meta, pending, pending_tasks, imports)| {
                 let checkpoint = meta
                     .get(CHECKPOINT_KEY)?
@@ -186,13 +192,7 @@ impl ProjectionStore {
                 apply_to_view(&views, sequence, envelope, true)
             },
         );
-        result.map_err(|err| match err {
-            TransactionError::Abort(projection_error) => projection_error,
-            TransactionError::Storage(source) => ProjectionError::Storage {
-                action: "applying an event",
-                source,
-            },
-        })
+        result.map_err(transaction_error("applying an event"))
     }
 
     /// Applies every event held for import `import_id`, in stream order, records the
@@ -216,17 +216,7 @@ impl ProjectionStore {
                 .map_err(|err| ProjectionError::Corrupt(err.to_string()))?;
             held.push((key, event_sequence, envelope));
         }
-        let trees = (
-            &self.tasks,
-            &self.by_plan,
-            &self.by_lead,
-            &self.by_coordinator,
-            &self.meta,
-            &self.pending,
-            &self.pending_tasks,
-            &self.imports,
-        );
-        let result = trees.transaction(
+        let result = self.applying_trees().transaction(
             |(tasks, by_plan, by_lead, by_coordinator, meta, pending, pending_tasks, imports)| {
                 let checkpoint = meta
                     .get(CHECKPOINT_KEY)?
@@ -257,13 +247,7 @@ impl ProjectionStore {
                 Ok(changed)
             },
         );
-        result.map_err(|err| match err {
-            TransactionError::Abort(projection_error) => projection_error,
-            TransactionError::Storage(source) => ProjectionError::Storage {
-                action: "committing an import",
-                source,
-            },
-        })
+        result.map_err(transaction_error("committing an import"))
     }
 
     /// Moves the checkpoint past a record that changes no view (a key record, a
@@ -278,13 +262,7 @@ impl ProjectionStore {
             }
             Ok(())
         });
-        result.map_err(|err: TransactionError<ProjectionError>| match err {
-            TransactionError::Abort(projection_error) => projection_error,
-            TransactionError::Storage(source) => ProjectionError::Storage {
-                action: "noting a record",
-                source,
-            },
-        })
+        result.map_err(transaction_error("noting a record"))
     }
 
     /// Every task's chain head as the log has it up to the checkpoint: (plan, task,
@@ -361,13 +339,7 @@ impl ProjectionStore {
             meta.insert(CHECKPOINT_KEY, &sequence.to_be_bytes())?;
             Ok(ApplyOutcome::Applied)
         });
-        result.map_err(|err: TransactionError<ProjectionError>| match err {
-            TransactionError::Abort(projection_error) => projection_error,
-            TransactionError::Storage(source) => ProjectionError::Storage {
-                action: "quarantining a message",
-                source,
-            },
-        })
+        result.map_err(transaction_error("quarantining a message"))
     }
 
     /// Every quarantined message, in stream order.
@@ -478,6 +450,16 @@ impl ProjectionStore {
                 action: "flushing the projection",
                 source,
             })
+    }
+}
+
+/// A transaction's failure: its own abort as it is, sled's failing while `action`.
+fn transaction_error(
+    action: &'static str,
+) -> impl FnOnce(TransactionError<ProjectionError>) -> ProjectionError {
+    move |err| match err {
+        TransactionError::Abort(projection_error) => projection_error,
+        TransactionError::Storage(source) => ProjectionError::Storage { action, source },
     }
 }
 

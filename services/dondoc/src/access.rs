@@ -9,7 +9,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -17,7 +17,7 @@ use dondoc_api::auth::{self, Role, TokenRequest, TokenVerifier};
 use dondoc_api::TlsIdentity;
 use dondoc_domain::DeploymentKey;
 
-use crate::keys::{fresh_key, read_key, write_key};
+use crate::keys::{fresh_key, private_dir, read_key, write_key, write_new_private};
 
 /// Under `<data-dir>`: the TLS pair, the auth key, the token files.
 const TLS_DIR: &str = "tls";
@@ -119,27 +119,10 @@ fn make_self_signed(dir: &Path, cert: &Path, key: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("making {} private", dir.display()))
-}
-
-/// Writes a new file only its owner can read (replacing one that exists).
+/// Writes a file only its owner can read, replacing one that exists.
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent() {
-        private_dir(dir)?;
-    }
     let _ = std::fs::remove_file(path);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
+    write_new_private(path, bytes)
 }
 
 /// The deployment's auth key (tokens are signed with it), made on first need.

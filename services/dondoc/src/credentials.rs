@@ -8,8 +8,6 @@
 //! the files are what a client presents (`--nats-creds FILE`), so a person gives an
 //! agency's system exactly its own file and nothing else.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -29,9 +27,7 @@ impl Credentials {
     /// The credentials folder of `data_dir`, created (0700) if missing.
     pub fn open(data_dir: &Path) -> anyhow::Result<Self> {
         let dir = data_dir.join(CREDENTIALS_DIR);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("making {} private", dir.display()))?;
+        crate::keys::private_dir(&dir)?;
         Ok(Self { dir })
     }
 
@@ -54,14 +50,7 @@ impl Credentials {
                 "password": password,
                 "inbox_prefix": identity.inbox_prefix(),
             });
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            file.write_all(record.to_string().as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
+            crate::keys::write_new_private(&path, record.to_string().as_bytes())?;
         }
         read_auth(&path)
     }

@@ -89,10 +89,24 @@ pub fn read_key(path: &Path) -> anyhow::Result<DeploymentKey> {
 
 /// Writes `key` to a new file at `path` (0600; its folder 0700).
 pub fn write_key(path: &Path, key: &DeploymentKey) -> anyhow::Result<()> {
+    write_new_private(
+        path,
+        format!("{}\n", hex::encode(key.secret_bytes())).as_bytes(),
+    )
+}
+
+/// Creates `dir` (and its parents) and makes it its owner's alone (0700).
+pub fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", dir.display()))
+}
+
+/// Writes `bytes` to a file that must not exist yet, readable by its owner only (0600,
+/// in a 0700 folder), synced to disk.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("making {} private", dir.display()))?;
+        private_dir(dir)?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -100,7 +114,7 @@ pub fn write_key(path: &Path, key: &DeploymentKey) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    writeln!(file, "{}", hex::encode(key.secret_bytes()))
+    file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", path.display()))
 }

@@ -34,7 +34,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::error::AppError;
-use crate::signing::{Signing, Trust};
+use crate::signing::Signing;
 
 /// How often a command is built and decided again after losing a race it did not pin.
 const MAX_ATTEMPTS: usize = 5;
@@ -84,10 +84,9 @@ pub(crate) struct Writer {
     /// The directory, to authorize callers by their agency.
     agencies: crate::agencies::Agencies,
     clock: Arc<dyn Clock>,
+    /// The key it signs with, and the keys on record: an event on a task's subject not
+    /// signed by one is not the task's (skipped, as the projection quarantines it).
     signing: Arc<Signing>,
-    /// The keys on record: an event on a task's subject not signed by one is not the
-    /// task's (skipped, as the projection quarantines it).
-    trust: Trust,
     histories: TaskHistories,
     /// Imports whose commit record this process has seen: they never become
     /// uncommitted again, so each is looked up in the log once.
@@ -114,7 +113,6 @@ impl Writer {
             log,
             agencies,
             clock,
-            trust: signing.trust(),
             signing,
             histories: TaskHistories::default(),
             committed_imports: Arc::default(),
@@ -388,7 +386,7 @@ impl Writer {
             None => (plan_id, 0),
         };
         let mut read = self.log.read_task(plan_hint, &task_id, after).await?;
-        let trust = &self.trust;
+        let trust = self.signing.trust();
         read.events.retain(|event| {
             match trust.admits_any_key(event.sequence, &event.payload) {
                 Ok(()) => true,
