@@ -347,6 +347,7 @@ async fn a_plans_replay_is_exactly_its_events_in_order() {
         &mut stack.audit,
         pb::ReplayRequest {
             agency: TTTT.into(),
+            province: "Quảng Ngãi".into(),
             ..Default::default()
         },
     )
@@ -732,6 +733,7 @@ fn scorecard_queries(as_of: &str) -> Vec<pb::GetScorecardRequest> {
         base.clone(),
         pb::GetScorecardRequest {
             agency: TTTT.into(),
+            province: "Quảng Ngãi".into(),
             ..base.clone()
         },
         pb::GetScorecardRequest {
@@ -741,6 +743,7 @@ fn scorecard_queries(as_of: &str) -> Vec<pb::GetScorecardRequest> {
         },
         pb::GetScorecardRequest {
             agency: NOIVU.into(),
+            province: "Quảng Ngãi".into(),
             period: "2023-Q2".into(),
             ..base
         },
@@ -754,6 +757,7 @@ fn as_of_request(live: &pb::GetScorecardRequest) -> pb::GetScorecardAsOfRequest 
         period: live.period.clone(),
         year: live.year,
         as_of: live.as_of.clone(),
+        province: live.province.clone(),
     }
 }
 
@@ -849,6 +853,8 @@ async fn a_past_scorecard_from_the_log_is_the_live_one_taken_then() {
         "scorecard",
         "--agency",
         TTTT,
+        "--province",
+        "Quảng Ngãi",
         "--as-of",
         first_instant,
         "--json",

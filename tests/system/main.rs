@@ -12,6 +12,7 @@ mod forgery;
 mod golden;
 mod groups;
 mod hostile_input;
+mod identity;
 mod import;
 mod integrity;
 mod lockdown;

@@ -94,6 +94,7 @@ async fn an_agency_is_found_by_its_full_name_or_its_abbreviation() {
     let count = |lead: &str| {
         let request = pb::ListTasksRequest {
             lead_agency: lead.into(),
+            province: "Quảng Ngãi".into(),
             page_size: 500,
             min_sequence: summary.stream_sequence,
             ..Default::default()
@@ -114,6 +115,8 @@ async fn an_agency_is_found_by_its_full_name_or_its_abbreviation() {
     assert_eq!(by_abbreviation, by_full_name);
     // 004 names Sở TT&TT as a lead in these rows (counted in the seed).
     assert!(by_abbreviation >= 40, "{by_abbreviation}");
+    // And by its id, the same.
+    assert_eq!(count("quang-ngai-so-tttt").await, by_abbreviation);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -200,6 +200,7 @@ async fn calls(
             tasks
                 .list_upcoming_deadlines(pb::ListUpcomingDeadlinesRequest {
                     agency: "Sở TT&TT".into(),
+                    province: "Quảng Ngãi".into(),
                     ..Default::default()
                 })
                 .await,

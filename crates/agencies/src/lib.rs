@@ -294,6 +294,28 @@ impl AgencyDirectory {
         }
     }
 
+    /// Every province that knows `written` (exactly, as [`resolve`](Self::resolve)
+    /// matches), with what it means there, in province order: the candidates of a
+    /// name that several provinces use for different entries.
+    #[must_use]
+    pub fn everywhere(&self, written: &str) -> Vec<(String, Resolution)> {
+        self.index
+            .get(&normalize(written))
+            .map(|hits| {
+                hits.iter()
+                    .map(|&(p, e)| (self.provinces[p].name.clone(), self.resolution(p, e)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The province of the agency or group with this id, if any.
+    #[must_use]
+    pub fn province_of(&self, id: &str) -> Option<String> {
+        self.find_id(id)
+            .map(|(p, _)| self.provinces[p].name.clone())
+    }
+
     /// The agency with this id, if any.
     #[must_use]
     pub fn agency(&self, id: &str) -> Option<Agency> {
@@ -509,57 +531,5 @@ pub fn shipped() -> Result<AgencyDirectory, DirectoryError> {
 }
 
 #[cfg(test)]
-mod resolve_for_tests {
-    use super::*;
-
-    fn shipped() -> AgencyDirectory {
-        super::shipped().unwrap()
-    }
-
-    fn canonical(resolution: Resolution) -> Option<String> {
-        match resolution {
-            Resolution::Agency(agency) => Some(agency.name),
-            Resolution::Group(group) => Some(group.name),
-            Resolution::Unknown { .. } => None,
-        }
-    }
-
-    #[test]
-    fn a_name_shared_by_provinces_resolves_when_they_agree_on_its_canonical_name() {
-        let directory = shipped();
-        assert!(matches!(
-            directory.resolve("Sở TT&TT"),
-            Resolution::Unknown { .. }
-        ));
-        assert_eq!(
-            canonical(directory.resolve_for(None, "Sở TT&TT")).as_deref(),
-            Some("Sở Thông tin và Truyền thông")
-        );
-    }
-
-    #[test]
-    fn the_plan_province_decides_first() {
-        let directory = shipped();
-        let Resolution::Group(group) = directory.resolve_for(Some("Quảng Ngãi"), "UBND cấp huyện")
-        else {
-            panic!("UBND cấp huyện is a group");
-        };
-        assert_eq!(group.members.len(), 13);
-        let Resolution::Group(group) = directory.resolve_for(Some("Quảng Trị"), "UBND cấp huyện")
-        else {
-            panic!("UBND cấp huyện is a group");
-        };
-        assert_eq!(group.members.len(), 10);
-    }
-
-    #[test]
-    fn unknown_names_stay_unknown_with_suggestions() {
-        let directory = shipped();
-        let Resolution::Unknown { suggestions } =
-            directory.resolve_for(None, "Sở Thông tin và Truyền thong")
-        else {
-            panic!("a typo must not resolve");
-        };
-        assert!(!suggestions.is_empty());
-    }
-}
+#[path = "resolve_for_tests.rs"]
+mod resolve_for_tests;

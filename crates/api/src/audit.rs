@@ -20,18 +20,19 @@
 
 use std::pin::pin;
 
+use dondoc_app::Agencies;
 use dondoc_app::{
     AppError, AuditPoint, AuditRange, AuditScope, Auditor, ErrorKind, StoredEvent, TaskAsOf,
     TaskSnapshot,
 };
-use dondoc_domain::{AgencyName, InvalidInput, PlanId, TaskId};
+use dondoc_domain::{InvalidInput, PlanId, TaskId};
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::convert::{self, exact_instant};
-use crate::fields::{instant, invalid, optional, scorecard_query};
+use crate::fields::{instant, invalid, optional, optional_target, scorecard_query};
 use crate::pb;
 use crate::status::to_status;
 
@@ -104,7 +105,7 @@ fn point(
     Ok(instant(time_field, time)?.map(AuditPoint::Instant))
 }
 
-fn replay_scope(request: &pb::ReplayRequest) -> Result<AuditScope, Status> {
+fn replay_scope(agencies: &Agencies, request: &pb::ReplayRequest) -> Result<AuditScope, Status> {
     at_most_one(&[
         ("plan_id", !request.plan_id.trim().is_empty()),
         ("task_id", !request.task_id.trim().is_empty()),
@@ -116,7 +117,9 @@ fn replay_scope(request: &pb::ReplayRequest) -> Result<AuditScope, Status> {
     if let Some(task_id) = optional(&request.task_id, TaskId::parse)? {
         return Ok(AuditScope::Task(task_id));
     }
-    if let Some(agency) = optional(&request.agency, AgencyName::parse)? {
+    if let Some(agency) =
+        optional_target(agencies, "agency", &request.agency, Some(&request.province))?
+    {
         return Ok(AuditScope::Agency(agency));
     }
     Ok(AuditScope::All)
@@ -173,7 +176,10 @@ pub(crate) fn audit_event(event: &StoredEvent) -> pb::AuditEvent {
     }
 }
 
-fn task_as_of_response(found: TaskAsOf) -> Result<pb::GetTaskAsOfResponse, Status> {
+fn task_as_of_response(
+    agencies: &Agencies,
+    found: TaskAsOf,
+) -> Result<pb::GetTaskAsOfResponse, Status> {
     if found.state.version == 0 {
         return Err(Status::not_found(format!(
             "task {} had no events as of {}: its first occurred at {}",
@@ -202,7 +208,7 @@ fn task_as_of_response(found: TaskAsOf) -> Result<pb::GetTaskAsOfResponse, Statu
             .map(exact_instant)
             .unwrap_or_default(),
         state_json,
-        task: Some(convert::task(&snapshot)),
+        task: Some(convert::task(agencies, &snapshot)),
     })
 }
 
@@ -291,7 +297,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
     ) -> Result<Response<Self::ReplayStream>, Status> {
         dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
-        let scope = replay_scope(&request)?;
+        let scope = replay_scope(self.auditor.agencies(), &request)?;
         let range = replay_range(&request)?;
         let events = self
             .auditor
@@ -329,7 +335,10 @@ impl pb::audit_service_server::AuditService for AuditApi {
             .task_state_as_of(task_id, as_of)
             .await
             .map_err(audit_status)?;
-        Ok(Response::new(task_as_of_response(found)?))
+        Ok(Response::new(task_as_of_response(
+            self.auditor.agencies(),
+            found,
+        )?))
     }
 
     async fn verify(
@@ -354,7 +363,8 @@ impl pb::audit_service_server::AuditService for AuditApi {
         dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let query = scorecard_query(
-            &request.agency,
+            self.auditor.agencies(),
+            (&request.agency, Some(&request.province)),
             &request.plan_id,
             &request.period,
             request.year,
@@ -377,6 +387,10 @@ mod tests {
 
     use super::*;
 
+    fn agencies() -> Agencies {
+        Agencies::new(dondoc_agencies::shipped().unwrap())
+    }
+
     fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) {
         let status = result.unwrap_err();
         assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -394,24 +408,30 @@ mod tests {
             edit(&mut request);
             request
         };
-        assert_eq!(replay_scope(&request(|_| {})).unwrap(), AuditScope::All);
         assert_eq!(
-            replay_scope(&request(|r| r.plan_id = "qng".into())).unwrap(),
+            replay_scope(&agencies(), &request(|_| {})).unwrap(),
+            AuditScope::All
+        );
+        assert_eq!(
+            replay_scope(&agencies(), &request(|r| r.plan_id = "qng".into())).unwrap(),
             AuditScope::Plan(PlanId::parse("qng").unwrap())
         );
         assert_invalid(
-            replay_scope(&request(|r| {
-                r.plan_id = "qng".into();
-                r.agency = "Sở Y tế".into();
-            })),
+            replay_scope(
+                &agencies(),
+                &request(|r| {
+                    r.plan_id = "qng".into();
+                    r.agency = "Sở Y tế".into();
+                }),
+            ),
             "agency",
         );
         assert_invalid(
-            replay_scope(&request(|r| r.task_id = "not-a-uuid".into())),
+            replay_scope(&agencies(), &request(|r| r.task_id = "not-a-uuid".into())),
             "task_id",
         );
         assert_invalid(
-            replay_scope(&request(|r| r.plan_id = "QNG 2022".into())),
+            replay_scope(&agencies(), &request(|r| r.plan_id = "QNG 2022".into())),
             "plan_id",
         );
         assert_invalid(

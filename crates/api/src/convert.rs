@@ -3,10 +3,11 @@
 //! "now" (`rfc3339`), with the precision they have where they record when something
 //! happened (`exact_instant`).
 
+use dondoc_app::{Agencies, AgencyRef};
 use dondoc_app::{CommandOutcome, Scorecard, ScorecardRow, TaskObligation, TaskSnapshot};
 use dondoc_domain::{
-    in_vietnam, rfc3339, Duty, Obligation, ObligationSource, ObligationStatus, PlanId, RequestKind,
-    Schedule, TaskId, Timeframe,
+    in_vietnam, rfc3339, AgencyName, Duty, Obligation, ObligationSource, ObligationStatus, PlanId,
+    RequestKind, Schedule, TaskId, Timeframe,
 };
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -36,7 +37,7 @@ fn timeframe(timeframe: &Timeframe) -> pb::Timeframe {
     }
 }
 
-pub fn task(snapshot: &TaskSnapshot) -> pb::Task {
+pub fn task(agencies: &Agencies, snapshot: &TaskSnapshot) -> pb::Task {
     let state = &snapshot.state;
     let mut task = pb::Task {
         task_id: snapshot.task_id.to_string(),
@@ -114,6 +115,20 @@ pub fn task(snapshot: &TaskSnapshot) -> pb::Task {
             .iter()
             .map(ToString::to_string)
             .collect();
+        let identified = |names: &[AgencyName]| -> Vec<pb::Agency> {
+            names
+                .iter()
+                .map(|name| {
+                    let agency = agencies.identify(state, &snapshot.plan_id, name);
+                    pb::Agency {
+                        id: agency.id.to_string(),
+                        name: agency.name.to_string(),
+                    }
+                })
+                .collect()
+        };
+        task.leads = identified(&details.lead);
+        task.coordinators = identified(&details.coordinators);
         task.timeframe = Some(timeframe(&details.timeframe));
         task.source = Some(pb::AppendixSource {
             source_name: source.source_name.clone(),
@@ -168,10 +183,19 @@ impl<'a> TaskRef<'a> {
     }
 }
 
-/// One obligation of `task`.
-pub fn obligation(task: &TaskRef<'_>, obligation: &Obligation) -> pb::Obligation {
+/// One obligation of `task`, owed by `owed_by` (through `via_group`).
+pub fn obligation(
+    task: &TaskRef<'_>,
+    obligation: &Obligation,
+    owed_by: &AgencyRef,
+    via_group: Option<&AgencyRef>,
+) -> pb::Obligation {
     let mut message = pb::Obligation {
         agency: obligation.agency.to_string(),
+        agency_id: owed_by.id.to_string(),
+        via_group_id: via_group
+            .map(|group| group.id.to_string())
+            .unwrap_or_default(),
         via_group: obligation
             .via_group
             .as_ref()
@@ -228,13 +252,19 @@ pub fn task_obligation(found: &TaskObligation) -> pb::Obligation {
         row_number: &found.row_number,
         title: &found.title,
     };
-    obligation(&task, &found.obligation)
+    obligation(
+        &task,
+        &found.obligation,
+        &found.agency,
+        found.via_group.as_ref(),
+    )
 }
 
 pub fn scorecard_row(row: &ScorecardRow) -> pb::ScorecardRow {
     let counts = &row.counts;
     pb::ScorecardRow {
         agency: row.agency.to_string(),
+        agency_id: row.agency_id.to_string(),
         period: row
             .period
             .map(|period| period.to_string())

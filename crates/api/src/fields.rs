@@ -5,6 +5,7 @@
 //! Parsing only: what the values mean together (a window's ends, who may be asked) is
 //! the application's to check.
 
+use dondoc_app::{Agencies, AgencyTarget};
 use dondoc_app::{AppError, CommandMeta, PeriodFilter, ScorecardQuery};
 use dondoc_domain::{
     check_instant, check_text, quoted, AgencyName, InvalidInput, PlanId, ReportingPeriod,
@@ -97,6 +98,38 @@ pub(crate) fn optional_agency(
     }
 }
 
+/// Whom an agency field names (an id or a name, read in `province` when given):
+/// INVALID_ARGUMENT for an empty one, an unknown province, or a name several provinces
+/// know without one.
+pub(crate) fn target(
+    agencies: &Agencies,
+    field: &'static str,
+    raw: &str,
+    province: Option<&str>,
+) -> Result<AgencyTarget, Status> {
+    if raw.trim().is_empty() {
+        return Err(invalid(InvalidInput::new(field, "must be given")));
+    }
+    let province = province
+        .map(str::trim)
+        .filter(|province| !province.is_empty());
+    agencies.target(field, raw, province).map_err(invalid)
+}
+
+/// [`target`] for an optional field.
+pub(crate) fn optional_target(
+    agencies: &Agencies,
+    field: &'static str,
+    raw: &str,
+    province: Option<&str>,
+) -> Result<Option<AgencyTarget>, Status> {
+    if raw.trim().is_empty() {
+        Ok(None)
+    } else {
+        target(agencies, field, raw, province).map(Some)
+    }
+}
+
 pub(crate) fn request_kind(raw: &str) -> Result<RequestKind, Status> {
     match raw.trim().to_lowercase().replace('-', "_").as_str() {
         "ad_hoc" | "adhoc" => Ok(RequestKind::AdHoc),
@@ -122,7 +155,8 @@ pub(crate) fn command_meta(
 
 /// The filters of a scorecard (GetScorecard, GetScorecardAsOf).
 pub(crate) fn scorecard_query(
-    agency: &str,
+    agencies: &Agencies,
+    (agency, province): (&str, Option<&str>),
     plan_id: &str,
     period: &str,
     year: i32,
@@ -139,7 +173,7 @@ pub(crate) fn scorecard_query(
         }
     };
     Ok(ScorecardQuery {
-        agency: optional_agency("agency", agency)?,
+        agency: optional_target(agencies, "agency", agency, province)?,
         plan_id: optional(plan_id, PlanId::parse)?,
         periods: PeriodFilter {
             period: optional(period, ReportingPeriod::parse)?,

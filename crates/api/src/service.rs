@@ -13,8 +13,8 @@ use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::fields::{
-    agency, command_meta, instant, invalid, optional, optional_agency, request_kind,
-    required_instant, scorecard_query, text,
+    agency, command_meta, instant, invalid, optional, optional_agency, optional_target,
+    request_kind, required_instant, scorecard_query, target, text,
 };
 use crate::pb;
 use crate::status::to_status;
@@ -102,7 +102,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::GetTaskResponse {
-            task: Some(convert::task(&snapshot)),
+            task: Some(convert::task(self.queries.agencies(), &snapshot)),
         }))
     }
 
@@ -113,10 +113,25 @@ impl pb::task_service_server::TaskService for TaskApi {
         // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
         crate::auth::caller(&request)?;
         let request = request.into_inner();
+        let plan_id = optional(&request.plan_id, PlanId::parse)?;
+        let province = self
+            .queries
+            .province_for(&request.province, plan_id.as_ref())
+            .map_err(to_status)?;
         let filter = TaskFilter {
-            plan_id: optional(&request.plan_id, PlanId::parse)?,
-            lead: optional_agency("lead_agency", &request.lead_agency)?,
-            coordinator: optional_agency("coordinating_agency", &request.coordinating_agency)?,
+            lead: optional_target(
+                self.queries.agencies(),
+                "lead_agency",
+                &request.lead_agency,
+                province.as_deref(),
+            )?,
+            coordinator: optional_target(
+                self.queries.agencies(),
+                "coordinating_agency",
+                &request.coordinating_agency,
+                province.as_deref(),
+            )?,
+            plan_id,
             page_size: request.page_size as usize,
             page_token: Some(request.page_token).filter(|token| !token.is_empty()),
         };
@@ -126,7 +141,11 @@ impl pb::task_service_server::TaskService for TaskApi {
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListTasksResponse {
-            tasks: page.tasks.iter().map(convert::task).collect(),
+            tasks: page
+                .tasks
+                .iter()
+                .map(|task| convert::task(self.queries.agencies(), task))
+                .collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
         }))
     }
@@ -291,6 +310,7 @@ impl pb::task_service_server::TaskService for TaskApi {
             .await
             .map_err(to_status)?;
         let task = convert::TaskRef::of_task(&found.task);
+        let agencies = self.queries.agencies();
         Ok(Response::new(pb::ListObligationsResponse {
             task_id: task_id.to_string(),
             as_of: rfc3339(found.as_of),
@@ -298,7 +318,13 @@ impl pb::task_service_server::TaskService for TaskApi {
             obligations: found
                 .obligations
                 .iter()
-                .map(|obligation| convert::obligation(&task, obligation))
+                .map(|obligation| {
+                    let identify =
+                        |name| agencies.identify(&found.task.state, &found.task.plan_id, name);
+                    let owed_by = identify(&obligation.agency);
+                    let via_group = obligation.via_group.as_ref().map(identify);
+                    convert::obligation(&task, obligation, &owed_by, via_group.as_ref())
+                })
                 .collect(),
             version: found.task.state.version,
         }))
@@ -312,7 +338,12 @@ impl pb::task_service_server::TaskService for TaskApi {
         crate::auth::caller(&request)?;
         let request = request.into_inner();
         let query = UpcomingQuery {
-            agency: agency("agency", &request.agency)?,
+            agency: target(
+                self.queries.agencies(),
+                "agency",
+                &request.agency,
+                Some(&request.province),
+            )?,
             from: instant("from", &request.from)?,
             to: instant("to", &request.to)?,
             within_days: request.within_days,
@@ -323,7 +354,13 @@ impl pb::task_service_server::TaskService for TaskApi {
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListUpcomingDeadlinesResponse {
-            agency: upcoming.agency.to_string(),
+            agency: upcoming.agency.display(),
+            agency_id: upcoming
+                .agency
+                .id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             from: rfc3339(upcoming.from),
             to: rfc3339(upcoming.to),
             obligations: upcoming
@@ -342,7 +379,16 @@ impl pb::task_service_server::TaskService for TaskApi {
         crate::auth::caller(&request)?;
         let request = request.into_inner();
         let plan_id = optional(&request.plan_id, PlanId::parse)?;
-        let agency = optional_agency("agency", &request.agency)?;
+        let province = self
+            .queries
+            .province_for(&request.province, plan_id.as_ref())
+            .map_err(to_status)?;
+        let agency = optional_target(
+            self.queries.agencies(),
+            "agency",
+            &request.agency,
+            province.as_deref(),
+        )?;
         let (as_of, found) = self
             .queries
             .overdue_obligations(plan_id.as_ref(), agency.as_ref(), request.min_sequence)
@@ -361,8 +407,14 @@ impl pb::task_service_server::TaskService for TaskApi {
         // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
         crate::auth::caller(&request)?;
         let request = request.into_inner();
+        let plan_id = optional(&request.plan_id, PlanId::parse)?;
+        let province = self
+            .queries
+            .province_for(&request.province, plan_id.as_ref())
+            .map_err(to_status)?;
         let query = scorecard_query(
-            &request.agency,
+            self.queries.agencies(),
+            (&request.agency, province.as_deref()),
             &request.plan_id,
             &request.period,
             request.year,

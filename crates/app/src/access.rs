@@ -23,7 +23,7 @@
 use dondoc_domain::{AgencyName, PlanId, RequestKind, TaskCommand, TaskState};
 use serde::{Deserialize, Serialize};
 
-use crate::agencies::Agencies;
+use crate::agencies::{Agencies, AgencyRef};
 use crate::error::AppError;
 
 /// What a caller may be. A token carries one or more.
@@ -115,8 +115,8 @@ impl Caller {
         self.plans.is_empty() || self.plans.iter().any(|given| given == plan.as_str())
     }
 
-    /// The caller's agency, under its canonical name, when its subject is an agency id.
-    fn agency(&self, agencies: &Agencies) -> Option<AgencyName> {
+    /// The caller's agency, when its subject is an agency id.
+    fn agency(&self, agencies: &Agencies) -> Option<AgencyRef> {
         agencies.by_id(&self.subject)
     }
 }
@@ -158,16 +158,20 @@ pub(crate) fn authorize_import(caller: &Caller, plan: &PlanId) -> Result<(), App
     }
 }
 
-/// Whether `agency` (or a group it belongs to) is among `named`.
-fn named_among(agencies: &Agencies, agency: &AgencyName, named: &[AgencyName]) -> bool {
-    let keys: Vec<String> = agencies
-        .agency_and_groups(agency)
-        .iter()
-        .map(AgencyName::match_key)
-        .collect();
-    named
-        .iter()
-        .any(|name| keys.contains(&agencies.canonical(name).match_key()))
+/// Whether `agency` (or a group of its province that lists it) is among `named`, as
+/// task `state` of `plan` names them.
+fn named_among(
+    agencies: &Agencies,
+    agency: &AgencyRef,
+    state: &TaskState,
+    plan: &PlanId,
+    named: &[AgencyName],
+) -> bool {
+    let groups = agencies.groups_of(&agency.id);
+    named.iter().any(|name| {
+        let named = agencies.identify(state, plan, name);
+        named.id == agency.id || groups.iter().any(|group| group.id == named.id)
+    })
 }
 
 /// May `caller` have `command` run on the task whose state is `state` (of `plan`)?
@@ -226,23 +230,25 @@ pub(crate) fn authorize_command(
                 format!("the token does not cover plan {plan}"),
             ));
         }
-        if agencies.canonical(named).match_key() != own.match_key() {
+        if agencies.identify(state, plan, named).id != own.id {
             return Err(denied(
                 caller,
                 action,
                 role.name(),
                 format!(
-                    "{own} may act only as itself, not as {}",
+                    "{} ({}) may act only as itself, not as {}",
+                    own.name,
+                    own.id,
                     dondoc_domain::quoted(named.as_str())
                 ),
             ));
         }
-        if !named_among(agencies, &own, among) {
+        if !named_among(agencies, &own, state, plan, among) {
             return Err(denied(
                 caller,
                 action,
                 role.name(),
-                format!("{own} is not {which} of this task"),
+                format!("{} ({}) is not {which} of this task", own.name, own.id),
             ));
         }
         Ok(())

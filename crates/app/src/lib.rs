@@ -37,7 +37,7 @@ mod worker;
 mod write;
 
 pub use access::{require_auditor, Caller, Role};
-pub use agencies::{Agencies, Resolved};
+pub use agencies::{Agencies, AgencyRef, AgencyTarget, Resolved};
 pub use audit::{
     rebuild_and_compare, AgencyEvents, AuditPoint, AuditRange, AuditScope, Auditor, Comparison,
     LogVerification, StoredEvent, StoredEvents, StoredRecord, TaskAsOf,

@@ -10,16 +10,20 @@
 //!   period ("2024" is the yearly report only), a year filter every period of that year.
 //! - **On-time rate** `on_time / (on_time + late + overdue)`: of the reports that fell
 //!   due or came, the share that came on time; none when that is 0.
-//! - **Agency.** Obligations are kept when the agency owes them by name or, for a group,
-//!   when a member owes them through it (`Obligation::is_owed_by`).
+//! - **Agency.** An agency is its id (`agencies.rs`): "Sở Thông tin và Truyền thông" of
+//!   Quảng Trị and of Quảng Ngãi are two rows. With an agency asked for, obligations
+//!   are kept when it owes them or, for a group, when a member owes them through it
+//!   (`Agencies::owes`).
 
 use std::collections::BTreeMap;
 
 use dondoc_domain::{
-    in_vietnam, AgencyName, Duty, Obligation, ObligationStatus, PlanId, ReportingPeriod, TaskState,
+    in_vietnam, AgencyId, AgencyName, Duty, Obligation, ObligationStatus, PlanId, ReportingPeriod,
+    TaskState,
 };
 use time::OffsetDateTime;
 
+use crate::agencies::{AgencyRef, AgencyTarget};
 use crate::rules::ObligationRules;
 
 /// How many obligations stand in each status.
@@ -82,7 +86,7 @@ impl PeriodFilter {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScorecardQuery {
-    pub agency: Option<AgencyName>,
+    pub agency: Option<AgencyTarget>,
     pub plan_id: Option<PlanId>,
     pub periods: PeriodFilter,
     /// `None`: now.
@@ -93,6 +97,7 @@ pub struct ScorecardQuery {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScorecardRow {
     pub agency: AgencyName,
+    pub agency_id: AgencyId,
     pub period: Option<ReportingPeriod>,
     pub counts: StatusCounts,
 }
@@ -100,7 +105,7 @@ pub struct ScorecardRow {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scorecard {
     pub as_of: OffsetDateTime,
-    /// By agency (case-insensitively), then period in time order (a year's quarters,
+    /// By agency (name case-insensitively, then id), then period in time order (a year's quarters,
     /// then its yearly report).
     pub rows: Vec<ScorecardRow>,
     /// One per agency, in the same order.
@@ -130,51 +135,57 @@ fn period_order(period: &ReportingPeriod) -> (i32, u8) {
     }
 }
 
-/// Counts `obligations` per agency and scorecard period, keeping those `filter`
-/// admits. Agencies are grouped by `AgencyName::match_key`, under the least of their
-/// spellings (so capitals beat lower case): the result does not depend on the order the
+/// Counts `obligations` (each with the agency that owes it) per agency and scorecard
+/// period, keeping those `filter` admits. Agencies are told apart by id and shown under
+/// the least of their spellings (so capitals beat lower case), ordered by that name
+/// case-insensitively, then id: the result does not depend on the order the
 /// obligations come in, and a scorecard rebuilt from the log in another order is the
 /// same. Pure: the scorecard's arithmetic, apart from reading tasks.
 pub fn tally<'a>(
-    obligations: impl IntoIterator<Item = &'a Obligation>,
+    obligations: impl IntoIterator<Item = (AgencyRef, &'a Obligation)>,
     filter: &PeriodFilter,
 ) -> (Vec<ScorecardRow>, Vec<ScorecardRow>) {
-    let mut names: BTreeMap<String, AgencyName> = BTreeMap::new();
-    let mut cells: BTreeMap<(String, (i32, u8)), (ReportingPeriod, StatusCounts)> = BTreeMap::new();
-    for obligation in obligations {
+    let mut names: BTreeMap<AgencyId, AgencyName> = BTreeMap::new();
+    let mut cells: BTreeMap<(AgencyId, (i32, u8)), (ReportingPeriod, StatusCounts)> =
+        BTreeMap::new();
+    for (agency, obligation) in obligations {
         let period = scorecard_period(obligation);
         if !filter.admits(&period) {
             continue;
         }
-        let key = obligation.agency.match_key();
         names
-            .entry(key.clone())
+            .entry(agency.id.clone())
             .and_modify(|shown| {
-                if obligation.agency < *shown {
-                    *shown = obligation.agency.clone();
+                if agency.name < *shown {
+                    *shown = agency.name.clone();
                 }
             })
-            .or_insert_with(|| obligation.agency.clone());
+            .or_insert_with(|| agency.name.clone());
         cells
-            .entry((key, period_order(&period)))
+            .entry((agency.id, period_order(&period)))
             .or_insert_with(|| (period, StatusCounts::default()))
             .1
             .count(&obligation.status);
     }
+    let order = |id: &AgencyId| (names[id].match_key(), id.clone());
+    let mut cells: Vec<_> = cells.into_iter().collect();
+    cells.sort_by_cached_key(|((id, period), _)| (order(id), *period));
     let mut rows = Vec::with_capacity(cells.len());
     let mut totals: Vec<ScorecardRow> = Vec::with_capacity(names.len());
-    for ((key, _), (period, counts)) in cells {
-        let agency = names[&key].clone();
+    for ((id, _), (period, counts)) in cells {
+        let agency = names[&id].clone();
         match totals.last_mut() {
-            Some(total) if total.agency.match_key() == key => total.counts.add(&counts),
+            Some(total) if total.agency_id == id => total.counts.add(&counts),
             _ => totals.push(ScorecardRow {
                 agency: agency.clone(),
+                agency_id: id.clone(),
                 period: None,
                 counts,
             }),
         }
         rows.push(ScorecardRow {
             agency,
+            agency_id: id,
             period: Some(period),
             counts,
         });
@@ -182,25 +193,32 @@ pub fn tally<'a>(
     (rows, totals)
 }
 
-/// The scorecard of `tasks` as of `as_of`: each task's obligations then, those `agency`
-/// (canonical) owes when given, tallied per agency and period.
+/// The scorecard of `tasks` (each with its plan) as of `as_of`: each task's obligations
+/// then, those `agency` owes when given, tallied per agency and period.
 pub(crate) fn scorecard_of<'a>(
     rules: &ObligationRules,
-    tasks: impl IntoIterator<Item = &'a TaskState>,
-    agency: Option<&AgencyName>,
+    tasks: impl IntoIterator<Item = (&'a PlanId, &'a TaskState)>,
+    agency: Option<&AgencyTarget>,
     periods: &PeriodFilter,
     as_of: OffsetDateTime,
 ) -> Scorecard {
-    let mut obligations = Vec::new();
-    for task in tasks {
-        obligations.extend(
-            rules
-                .obligations(task, as_of)
-                .into_iter()
-                .filter(|obligation| agency.is_none_or(|agency| obligation.is_owed_by(agency))),
-        );
+    let agencies = &rules.agencies;
+    let mut owed = Vec::new();
+    for (plan, task) in tasks {
+        for obligation in rules.obligations(task, as_of) {
+            if agency.is_none_or(|agency| agencies.owes(agency, task, plan, &obligation)) {
+                owed.push((
+                    agencies.identify(task, plan, &obligation.agency),
+                    obligation,
+                ));
+            }
+        }
     }
-    let (rows, totals) = tally(&obligations, periods);
+    let (rows, totals) = tally(
+        owed.iter()
+            .map(|(agency, obligation)| (agency.clone(), obligation)),
+        periods,
+    );
     Scorecard {
         as_of,
         rows,
@@ -219,6 +237,23 @@ mod tests {
 
     fn agency(name: &str) -> AgencyName {
         AgencyName::parse(name).unwrap()
+    }
+
+    /// Each obligation with an id made from its agency's name (one id per name, as
+    /// within one province).
+    fn owed(obligations: &[Obligation]) -> Vec<(AgencyRef, &Obligation)> {
+        obligations
+            .iter()
+            .map(|obligation| (by_name(&obligation.agency), obligation))
+            .collect()
+    }
+
+    fn by_name(name: &AgencyName) -> AgencyRef {
+        let hash = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.match_key().as_bytes());
+        AgencyRef {
+            id: AgencyId::parse(&format!("t-{}", hash.simple())).unwrap(),
+            name: name.clone(),
+        }
     }
 
     fn periodic(who: &str, period: &str, status: ObligationStatus) -> Obligation {
@@ -271,13 +306,42 @@ mod tests {
             periodic("Sở Y tế", "2024-Q1", ObligationStatus::Pending),
         ];
         let shown = |obligations: &[Obligation]| {
-            tally(obligations, &PeriodFilter::default()).0[0]
+            tally(owed(obligations), &PeriodFilter::default()).0[0]
                 .agency
                 .to_string()
         };
         assert_eq!(shown(&obligations), "Sở Y tế");
         let reversed = [obligations[1].clone(), obligations[0].clone()];
         assert_eq!(shown(&reversed), "Sở Y tế");
+    }
+
+    #[test]
+    fn one_name_in_two_provinces_is_two_rows() {
+        let obligations = [
+            periodic("Sở Thông tin và Truyền thông", "2024-Q1", ON_TIME),
+            periodic(
+                "Sở Thông tin và Truyền thông",
+                "2024-Q1",
+                ObligationStatus::Overdue,
+            ),
+        ];
+        let name = agency("Sở Thông tin và Truyền thông");
+        let as_id = |id: &str| AgencyRef {
+            id: AgencyId::parse(id).unwrap(),
+            name: name.clone(),
+        };
+        let (rows, totals) = tally(
+            [
+                (as_id("quang-tri-so-tttt"), &obligations[0]),
+                (as_id("quang-ngai-so-tttt"), &obligations[1]),
+            ],
+            &PeriodFilter::default(),
+        );
+        let ids: Vec<&str> = totals.iter().map(|row| row.agency_id.as_str()).collect();
+        assert_eq!(ids, ["quang-ngai-so-tttt", "quang-tri-so-tttt"]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(totals[0].counts.overdue, 1);
+        assert_eq!(totals[1].counts.reported_on_time, 1);
     }
 
     #[test]
@@ -324,7 +388,7 @@ mod tests {
             ),
             periodic("Sở Y tế", "2024-Q1", ObligationStatus::Overdue),
         ];
-        let (rows, totals) = tally(&obligations, &PeriodFilter::default());
+        let (rows, totals) = tally(owed(&obligations), &PeriodFilter::default());
         let shown: Vec<(String, String, StatusCounts)> = rows
             .iter()
             .map(|row| {
@@ -393,7 +457,7 @@ mod tests {
             },
         ];
         let periods = |filter: PeriodFilter| -> Vec<String> {
-            tally(&obligations, &filter)
+            tally(owed(&obligations), &filter)
                 .0
                 .iter()
                 .map(|row| row.period.unwrap().to_string())
@@ -408,7 +472,7 @@ mod tests {
             year: None,
         };
         assert_eq!(periods(exactly("2024")), ["2024"], "the yearly report only");
-        let q1 = tally(&obligations, &exactly("2024-Q1")).0;
+        let q1 = tally(owed(&obligations), &exactly("2024-Q1")).0;
         assert_eq!(q1.len(), 1);
         assert_eq!(q1[0].counts.reported_on_time, 1);
         assert_eq!(q1[0].counts.extended, 1, "the request, by its original due");

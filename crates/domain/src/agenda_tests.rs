@@ -93,6 +93,7 @@ fn assignment(timeframe: Option<&str>, leads: &[&str]) -> TaskAssigned {
             coordinators_text: "UBND cấp huyện; Sở Nội vụ".into(),
         },
         extra: Vec::new(),
+        agency_ids: Vec::new(),
         reporting: Some(PlanReporting {
             policy: quang_tri().into_spec(),
             province: Some("Quảng Trị".into()),

@@ -438,6 +438,17 @@ pub fn changed_fields(before: &TaskAssigned, after: &TaskAssigned) -> Vec<&'stat
         ("extra", before.extra != after.extra),
         ("plan_year", before.plan_year != after.plan_year),
         ("reporting", before.reporting != after.reporting),
+        // A re-import of a task recorded before agencies had ids records them: that
+        // fills the record in, it does not change who the task names.
+        // Who the same names are, changed (a directory that re-keyed an agency); a
+        // change of names is "lead" or "coordinators" already.
+        (
+            "agency_ids",
+            !before.agency_ids.is_empty()
+                && before.lead == after.lead
+                && before.coordinators == after.coordinators
+                && before.agency_ids != after.agency_ids,
+        ),
         (
             "section",
             old_source.section_number != new_source.section_number

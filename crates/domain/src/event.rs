@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::InvalidInput;
-use crate::ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
+use crate::ids::{AgencyId, AgencyName, PlanId, RequestId, RequestKey, TaskId};
 use crate::period::ReportingPeriod;
 use crate::policy::ReportingPolicySpec;
 use crate::signing::{DeploymentKey, SIGNED_SCHEMA_VERSION};
@@ -74,6 +74,32 @@ pub struct TaskAssigned {
     /// plans carried a policy: read as the `default` preset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reporting: Option<PlanReporting>,
+    /// The identity of every agency the assignment names, and of the members of the
+    /// groups among them, as the directory had them at import: the record of who is who.
+    /// Later events name agencies of this task (unambiguous within its province) and
+    /// are read through this table. Empty in events written before agencies had ids:
+    /// readers resolve those names against the directory, with the task's province, as
+    /// the import would have (`dondoc-app` agencies.rs, "upcasting").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agency_ids: Vec<AgencyIdentity>,
+}
+
+impl TaskAssigned {
+    /// The recorded id of `name` (compared by `AgencyName::match_key`), if any.
+    pub fn recorded_id(&self, name: &AgencyName) -> Option<&AgencyId> {
+        let key = name.match_key();
+        self.agency_ids
+            .iter()
+            .find(|identity| identity.name.match_key() == key)
+            .map(|identity| &identity.id)
+    }
+}
+
+/// One agency as an assignment records it: its name in the task, its identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyIdentity {
+    pub name: AgencyName,
+    pub id: AgencyId,
 }
 
 /// A plan's reporting rules as imported.

@@ -1,5 +1,5 @@
 //! Identities and validated names: `PlanId`, `TaskId`, `RequestId`, `RequestKey`,
-//! `AgencyName`.
+//! `AgencyName`, `AgencyId`.
 //!
 //! Invariants: every value here was built through `parse`/`new` and is therefore valid.
 //! A `PlanId` is a safe NATS subject token (it becomes part of a subject), a `TaskId` is
@@ -202,6 +202,65 @@ impl fmt::Display for RequestKey {
     }
 }
 
+/// An agency's identity: its directory id (`quang-tri-so-tttt`), or `unlisted-…` for a
+/// name the directory does not know (scoped to its plan; see dondoc-app's agencies.rs).
+///
+/// Names are for display and for matching within one task (whose province makes them
+/// unambiguous); across tasks, plans and provinces an agency is its id: "Sở Thông tin và
+/// Truyền thông" is `quang-tri-so-tttt` in one province and `quang-ngai-so-tttt` in
+/// another. Lowercase ASCII letters, digits and `-`, 1 to 100 characters: it is a NATS
+/// subject token (reminders) and a sled key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AgencyId(String);
+
+impl AgencyId {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.chars().all(valid_char) {
+            return Err(InvalidInput::new(
+                "agency_id",
+                format!(
+                    "{} must be 1-{} characters of a-z, 0-9 or '-'",
+                    quoted(raw),
+                    Self::MAX_LEN
+                ),
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// Whether `raw` has an id's shape (an API field may hold an id or a name).
+    pub fn looks_like(raw: &str) -> bool {
+        Self::parse(raw.trim()).is_ok() && raw.trim().contains('-')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for AgencyId {
+    type Error = InvalidInput;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<AgencyId> for String {
+    fn from(id: AgencyId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for AgencyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An agency's name as written in a plan ("Sở TT&TT", "UBND cấp huyện").
 ///
 /// Whitespace is collapsed and trimmed; otherwise the name is kept exactly as written.
@@ -291,6 +350,21 @@ mod tests {
             first,
             TaskId::for_appendix_row(&other_plan, Some("6"), "6.1", 1)
         );
+    }
+
+    #[test]
+    fn agency_ids_are_subject_tokens() {
+        for bad in ["", "a.b", "a b", "A-b", "a_b", "a>", "Sở-tt"] {
+            assert!(AgencyId::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(AgencyId::parse(&"a".repeat(101)).is_err());
+        assert_eq!(
+            AgencyId::parse("quang-tri-so-tttt").unwrap().as_str(),
+            "quang-tri-so-tttt"
+        );
+        assert!(AgencyId::looks_like("quang-tri-so-tttt"));
+        assert!(!AgencyId::looks_like("Sở TT&TT"));
+        assert!(!AgencyId::looks_like("operator"), "one word is a name");
     }
 
     #[test]

@@ -40,12 +40,12 @@ pub use debtor::Debtor;
 pub use decide::{changed_fields, decide};
 pub use error::{DomainError, InvalidInput};
 pub use event::{
-    AppendixRowRef, CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope, ExtraColumn,
-    PlanReporting, ReminderSent, ReportRequested, ReportSubmitted, RequestAnswered, RequestKind,
-    RequestMarkedOverdue, TaskAmended, TaskAssigned, TaskEvent, TaskFlaggedMissing,
+    AgencyIdentity, AppendixRowRef, CoordinationRecorded, DeadlineExtended, Duty, EventEnvelope,
+    ExtraColumn, PlanReporting, ReminderSent, ReportRequested, ReportSubmitted, RequestAnswered,
+    RequestKind, RequestMarkedOverdue, TaskAmended, TaskAssigned, TaskEvent, TaskFlaggedMissing,
     TaskMarkedOverdue, TaskReturnedToAppendix, CURRENT_SCHEMA_VERSION,
 };
-pub use ids::{AgencyName, PlanId, RequestId, RequestKey, TaskId};
+pub use ids::{AgencyId, AgencyName, PlanId, RequestId, RequestKey, TaskId};
 pub use import_commit::{import_content_digest, import_id_for, ImportCommitted, ImportOutcome};
 pub use obligation::{
     obligations, obligations_through, roll_ups, task_status, AppliedExtension, GroupRollUp,

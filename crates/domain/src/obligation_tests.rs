@@ -69,6 +69,7 @@ fn task(timeframe: Option<&str>, leads: &[&str], reports: Vec<Report>) -> TaskSt
             coordinators_text: "Các Sở, ban, ngành tỉnh; Công an tỉnh".into(),
         },
         extra: Vec::new(),
+        agency_ids: Vec::new(),
         reporting: None,
     };
     TaskState {

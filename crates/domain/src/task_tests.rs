@@ -32,6 +32,7 @@ fn assignment(timeframe_text: Option<&str>) -> TaskAssigned {
             coordinators_text: "Các Sở, ban, ngành tỉnh; UBND cấp huyện;".into(),
         },
         extra: Vec::new(),
+        agency_ids: Vec::new(),
         reporting: None,
     }
 }
@@ -566,6 +567,39 @@ fn fixtures_of_schema_1_still_load() {
         crate::policy::ReportingPolicy::preset("quang-tri")
     );
     assert_eq!(state.province(), Some("Quảng Trị"));
+}
+
+#[test]
+fn an_assignment_records_who_its_agencies_are() {
+    let envelope = decodes_and_reencodes(include_str!(
+        "../tests/fixtures/events/v1_task_assigned_agency_ids.json"
+    ));
+    let state = replay([&envelope]);
+    let details = &state.assignment.unwrap().details;
+    let id = |name: &str| {
+        details
+            .recorded_id(&AgencyName::parse(name).unwrap())
+            .map(|id| id.as_str().to_owned())
+    };
+    assert_eq!(
+        id("sở thông tin và truyền thông").as_deref(),
+        Some("quang-tri-so-tttt")
+    );
+    assert_eq!(
+        id("Ủy ban nhân dân huyện Gio Linh").as_deref(),
+        Some("quang-tri-ubnd-huyen-gio-linh"),
+        "a member of a group the task names"
+    );
+    assert_eq!(id("Sở Y tế"), None);
+    // Events written before ids were: none recorded, and nothing else differs.
+    let name_only = EventEnvelope::decode(include_bytes!(
+        "../tests/fixtures/events/v1_task_assigned_reporting.json"
+    ))
+    .unwrap();
+    let TaskEvent::TaskAssigned(assigned) = &name_only.event else {
+        panic!("not a task_assigned");
+    };
+    assert!(assigned.agency_ids.is_empty());
 }
 
 /// Decodes a stored envelope and checks that encoding it again gives the same JSON (as

@@ -52,6 +52,7 @@ fn assigned_envelope(
                 coordinators_text: coordinators.join("; "),
             },
             extra: Vec::new(),
+            agency_ids: Vec::new(),
             reporting: None,
         }),
     )

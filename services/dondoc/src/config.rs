@@ -239,9 +239,13 @@ impl ClockArg {
 /// audit scorecard`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScorecardArgs {
-    /// One agency (default: every agency that owes something).
+    /// One agency, by id or name (default: every agency that owes something).
     #[arg(long)]
     pub agency: Option<String>,
+    /// The province the agency's name is read in ("Quảng Trị"), for a name several
+    /// provinces know; an agency id needs none.
+    #[arg(long)]
+    pub province: Option<String>,
     #[arg(long)]
     pub plan: Option<String>,
     /// Exactly this period: "2024" (the yearly report only) or "2024-Q1".

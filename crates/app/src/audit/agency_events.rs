@@ -6,27 +6,21 @@
 //! Invariant: it must see every event of the log from the first, in stream order,
 //! whether or not the replay keeps them: it tracks each task's assignment as it stood.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use dondoc_domain::{AgencyName, EventEnvelope, TaskAssigned, TaskEvent, TaskId};
+use dondoc_domain::{AgencyName, EventEnvelope, PlanId, TaskAssigned, TaskEvent, TaskId};
+
+use crate::agencies::{Agencies, AgencyTarget};
 
 /// Selects the events of an agency (module docs). Feed it every event of the log from
 /// the first, in order, whether or not the replay keeps them: it tracks assignments.
 #[derive(Clone, Debug)]
 pub struct AgencyEvents {
-    /// Match keys of the agency and the groups that list it.
-    names: HashSet<String>,
-    /// Per task, the match keys of its current leads and coordinators.
-    assigned: HashMap<TaskId, Vec<String>>,
-}
-
-fn assignment_keys(assignment: &TaskAssigned) -> Vec<String> {
-    assignment
-        .lead
-        .iter()
-        .chain(&assignment.coordinators)
-        .map(AgencyName::match_key)
-        .collect()
+    agencies: Agencies,
+    /// The agency (with its groups).
+    target: AgencyTarget,
+    /// Per task, its plan and current assignment: who its names are.
+    assigned: HashMap<TaskId, (PlanId, TaskAssigned)>,
 }
 
 /// The agencies an event's data names in a role: who reported, coordinated, asked,
@@ -72,18 +66,29 @@ fn assignment_names(assignment: &TaskAssigned) -> Vec<&str> {
 }
 
 impl AgencyEvents {
-    /// `names`: the agency's canonical name and the groups that list it.
-    pub fn new(names: &[AgencyName]) -> Self {
+    pub fn new(agencies: Agencies, target: AgencyTarget) -> Self {
         Self {
-            names: names.iter().map(AgencyName::match_key).collect(),
+            agencies,
+            target,
             assigned: HashMap::new(),
         }
     }
 
+    /// Whether `name`, as task `task_id` names it, is the agency or one of its groups.
+    fn is_target(&self, task_id: &TaskId, plan: &PlanId, name: &AgencyName) -> bool {
+        let assignment = self.assigned.get(task_id).map(|(_, assigned)| assigned);
+        self.target
+            .is_or_has(&self.agencies.identify_assigned(assignment, plan, name))
+    }
+
     fn assigned_here(&self, task_id: &TaskId) -> bool {
-        self.assigned
-            .get(task_id)
-            .is_some_and(|keys| keys.iter().any(|key| self.names.contains(key)))
+        self.assigned.get(task_id).is_some_and(|(plan, assigned)| {
+            assigned
+                .lead
+                .iter()
+                .chain(&assigned.coordinators)
+                .any(|name| self.is_target(task_id, plan, name))
+        })
     }
 
     /// Records `envelope` and answers whether it is the agency's.
@@ -96,12 +101,14 @@ impl AgencyEvents {
             _ => None,
         };
         if let Some(assignment) = assignment {
-            self.assigned.insert(task_id, assignment_keys(assignment));
+            self.assigned
+                .insert(task_id, (envelope.plan_id.clone(), assignment.clone()));
         }
         before
             || self.assigned_here(&task_id)
             || agencies_named(&envelope.event).into_iter().any(|name| {
-                AgencyName::parse(name).is_ok_and(|name| self.names.contains(&name.match_key()))
+                AgencyName::parse(name)
+                    .is_ok_and(|name| self.is_target(&task_id, &envelope.plan_id, &name))
             })
     }
 }

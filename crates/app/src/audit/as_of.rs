@@ -39,6 +39,8 @@ pub struct TaskAsOf {
 /// A task rebuilt while replaying the log up to an instant.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Rebuilt {
+    /// `None` until its first event.
+    pub plan_id: Option<PlanId>,
     pub state: TaskState,
     /// An event stamped after the instant came: the task's later events are not applied
     /// (module docs).
@@ -86,6 +88,8 @@ impl Rebuilt {
         as_of: OffsetDateTime,
         in_effect: bool,
     ) -> Result<(), AppError> {
+        self.plan_id
+            .get_or_insert_with(|| event.envelope.plan_id.clone());
         if self.closed || event.envelope.occurred_at > as_of || !in_effect {
             self.closed = true;
             return Ok(());
@@ -181,18 +185,20 @@ impl Auditor {
                 .or_default()
                 .apply(&event, as_of, in_effect)?;
         }
-        let agency = query
-            .agency
-            .as_ref()
-            .map(|agency| self.rules.agencies.canonical(agency));
+
         // The tally does not depend on the order of the tasks (`scorecard::tally`), and an
         // agency's obligations are only ever on tasks that name it or its groups, so
         // counting every task's obligations owed by it is what the live query's indexes
         // select.
         Ok(scorecard_of(
             &self.rules,
-            tasks.values().map(|rebuilt| &rebuilt.state),
-            agency.as_ref(),
+            tasks.values().filter_map(|rebuilt| {
+                rebuilt
+                    .plan_id
+                    .as_ref()
+                    .map(|plan_id| (plan_id, &rebuilt.state))
+            }),
+            query.agency.as_ref(),
             &query.periods,
             as_of,
         ))

@@ -58,11 +58,12 @@ pub use verify::LogVerification;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use dondoc_domain::{rfc3339, AgencyName, EventEnvelope, InvalidInput, PlanId, TaskId};
+use dondoc_domain::{rfc3339, EventEnvelope, InvalidInput, PlanId, TaskId};
 use dondoc_eventlog::{EventLog, RawRecordedEvent, ReplayEnd, ReplayFilter, ReplayStart};
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
 
+use crate::agencies::{Agencies, AgencyTarget};
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::rules::ObligationRules;
@@ -76,7 +77,7 @@ pub enum AuditScope {
     Task(TaskId),
     /// Module docs: tasks the agency was assigned to at the time, and events naming it.
     /// Replays only: a watch cannot know a live event's agencies without the history.
-    Agency(AgencyName),
+    Agency(AgencyTarget),
 }
 
 impl AuditScope {
@@ -201,6 +202,11 @@ impl Auditor {
         Self { log, rules, clock }
     }
 
+    /// The agency directory, for resolving whom a request names.
+    pub fn agencies(&self) -> &Agencies {
+        &self.rules.agencies
+    }
+
     /// Walks every record of the log (or what concerns one plan): keys, signatures,
     /// chains, the last checkpoint (`verify.rs`).
     pub async fn verify(&self, plan: Option<PlanId>) -> Result<LogVerification, AppError> {
@@ -251,11 +257,10 @@ impl Auditor {
             }
         }
         let mut agency = match scope {
-            AuditScope::Agency(agency) => {
-                let agencies = &self.rules.agencies;
-                let names = agencies.agency_and_groups(&agencies.canonical(agency));
-                Some(AgencyEvents::new(&names))
-            }
+            AuditScope::Agency(target) => Some(AgencyEvents::new(
+                self.rules.agencies.clone(),
+                target.clone(),
+            )),
             _ => None,
         };
         // Agency replays read from the first event to track assignments; instants are

@@ -13,8 +13,15 @@ fn task(n: u128) -> TaskId {
     TaskId::parse(&uuid::Uuid::from_u128(n).to_string()).unwrap()
 }
 
-fn agency(name: &str) -> AgencyName {
-    AgencyName::parse(name).unwrap()
+/// Whom a request naming `name` in Quảng Ngãi means.
+fn target(name: &str) -> AgencyTarget {
+    agencies()
+        .target("agency", name, Some("Quảng Ngãi"))
+        .unwrap()
+}
+
+fn agencies() -> Agencies {
+    Agencies::new(dondoc_agencies::shipped().unwrap())
 }
 
 /// A stored event of `task_id` built from JSON, as the log would return it.
@@ -50,12 +57,16 @@ fn assignment(lead: &[&str], coordinators: &[&str], position: usize) -> serde_js
     data["lead"] = json!(lead);
     data["coordinators"] = json!(coordinators);
     data["source"]["position"] = json!(position);
+    data["reporting"] = json!({"policy": {"name": "default", "quarterly_day": 25,
+        "yearly": "12-20", "working_day_rule": true, "recipient": "UBND tỉnh"},
+        "province": "Quảng Ngãi"});
     data
 }
 
 fn reporting_to(mut assignment: serde_json::Value, recipient: &str) -> serde_json::Value {
     assignment["reporting"] = json!({"policy": {"name": "default", "quarterly_day": 25,
-        "yearly": "12-20", "working_day_rule": true, "recipient": recipient}});
+        "yearly": "12-20", "working_day_rule": true, "recipient": recipient},
+        "province": "Quảng Ngãi"});
     assignment
 }
 
@@ -72,8 +83,7 @@ const AT: &str = "2023-03-01T09:00:00+07:00";
 #[test]
 fn an_agencys_events_follow_its_assignments_and_the_events_naming_it() {
     let (a, b, c, d) = (task(1), task(2), task(3), task(4));
-    let names = [agency("Sở Y tế"), agency("Các Sở, ban, ngành tỉnh")];
-    let mut events = AgencyEvents::new(&names);
+    let mut events = AgencyEvents::new(agencies(), target("Sở Y tế"));
     let mut kept = Vec::new();
     let log = [
         stored(

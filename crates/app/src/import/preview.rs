@@ -230,7 +230,7 @@ fn prepare_row(
     let mut resolve = |field: &'static str, names: &[String]| -> Result<Vec<AgencyName>, String> {
         let mut resolved: Vec<AgencyName> = Vec::new();
         for written in names {
-            let agency = match agencies.resolve(import.province.as_deref(), written) {
+            let agency = match agencies.stored_name(import.province.as_deref(), written) {
                 Resolved::Known { name, .. } => name,
                 Resolved::Unknown { suggestions } => {
                     let closest = if suggestions.is_empty() {
@@ -277,6 +277,11 @@ fn prepare_row(
             ),
         });
     }
+    let agency_ids = agencies.assignment_identities(
+        import.province.as_deref(),
+        &import.plan_id,
+        lead.iter().chain(&coordinators),
+    );
     let section_number = row.section.as_ref().map(|section| section.number.clone());
     let task_id = TaskId::for_appendix_row(
         &import.plan_id,
@@ -313,6 +318,7 @@ fn prepare_row(
                 })
                 .collect(),
             reporting: Some(import.reporting()),
+            agency_ids,
         },
     })
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use dondoc_domain::{AgencyName, PlanId, TaskId, TaskState};
 use dondoc_projection::{TaskQuery, TaskView};
 
+use crate::agencies::{AgencyRef, AgencyTarget};
 use crate::error::AppError;
 use crate::feeder::ProjectionProgress;
 use crate::tracker::Shared;
@@ -49,13 +50,13 @@ impl From<TaskView> for TaskSnapshot {
     }
 }
 
-/// Which tasks to list. Filters combine with AND; agencies are matched under their
-/// canonical names.
+/// Which tasks to list. Filters combine with AND; agencies are matched by id, directly
+/// or through the groups of their province that list them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskFilter {
     pub plan_id: Option<PlanId>,
-    pub lead: Option<AgencyName>,
-    pub coordinator: Option<AgencyName>,
+    pub lead: Option<AgencyTarget>,
+    pub coordinator: Option<AgencyTarget>,
     /// 0 means the default (50); at most 500.
     pub page_size: usize,
     /// From the previous page of the same filter.
@@ -87,6 +88,35 @@ pub struct QuarantinedMessage {
 impl Queries {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
+    }
+
+    /// The agency directory, for resolving whom a request names.
+    pub fn agencies(&self) -> &crate::agencies::Agencies {
+        self.shared.agencies()
+    }
+
+    /// The province a request's agency names are read in: the one it gives, else that
+    /// of the plan it names (as its tasks record it), else none.
+    pub fn province_for(
+        &self,
+        given: &str,
+        plan_id: Option<&PlanId>,
+    ) -> Result<Option<String>, AppError> {
+        if !given.trim().is_empty() {
+            return Ok(Some(given.trim().to_owned()));
+        }
+        let Some(plan_id) = plan_id else {
+            return Ok(None);
+        };
+        let page = self.shared.projection.list(&TaskQuery {
+            plan_id: Some(plan_id.clone()),
+            page_size: 1,
+            ..Default::default()
+        })?;
+        Ok(page
+            .tasks
+            .first()
+            .and_then(|view| view.state.province().map(str::to_owned)))
     }
 
     /// The task from the projection, once it has reached `min_version` (0: as it is; a
@@ -133,28 +163,16 @@ impl Queries {
         min_sequence: u64,
     ) -> Result<TaskPage, AppError> {
         self.wait_for_sequence(min_sequence).await?;
-        let agencies = self.shared.agencies();
-        // An agency that belongs to groups takes part in the tasks those groups lead or
-        // coordinate too: listed with them, marked with the group.
-        let by_agency = filter.lead.as_ref().or(filter.coordinator.as_ref());
-        if let Some(agency) = by_agency {
-            let agency = agencies.canonical(agency);
-            if !agencies.groups_containing(&agency).is_empty() {
-                return self.list_with_groups(filter, &agency);
-            }
+        match (&filter.lead, &filter.coordinator) {
+            (Some(lead), _) => return self.list_by_agency(filter, lead, true),
+            (None, Some(coordinator)) => return self.list_by_agency(filter, coordinator, false),
+            (None, None) => {}
         }
         let query = TaskQuery {
             plan_id: filter.plan_id.clone(),
-            lead: filter
-                .lead
-                .as_ref()
-                .map(|agency| agencies.canonical(agency)),
-            coordinator: filter
-                .coordinator
-                .as_ref()
-                .map(|agency| agencies.canonical(agency)),
             page_size: filter.page_size,
             page_token: filter.page_token.clone(),
+            ..Default::default()
         };
         let page = self.shared.projection.list(&query)?;
         Ok(TaskPage {
@@ -163,17 +181,17 @@ impl Queries {
         })
     }
 
-    /// `list_tasks` for an agency that belongs to groups: every task that names it or one
-    /// of its groups in the role asked about (and matches the other filters), by plan
-    /// and appendix order, paged by offset (`g:<offset>` tokens).
-    fn list_with_groups(
+    /// `list_tasks` by lead or coordinator: every task that names the agency, or one of
+    /// its groups, in the role asked about (and matches the other filters), by plan and
+    /// appendix order, paged by offset (`g:<offset>` tokens). The agency asked about
+    /// first (the lead, else the coordinator) gets `through_groups` marked.
+    fn list_by_agency(
         &self,
         filter: &TaskFilter,
-        agency: &AgencyName,
+        primary: &AgencyTarget,
+        as_lead: bool,
     ) -> Result<TaskPage, AppError> {
         let agencies = self.shared.agencies();
-        let as_lead = filter.lead.is_some();
-        let names = agencies.agency_and_groups(agency);
         let offset = match &filter.page_token {
             None => 0,
             Some(token) => token
@@ -188,51 +206,38 @@ impl Queries {
             size => size.min(dondoc_projection::MAX_PAGE_SIZE),
         };
         let mut found: Vec<TaskSnapshot> = Vec::new();
-        for name in &names {
-            let query = TaskQuery {
-                plan_id: filter.plan_id.clone(),
-                lead: as_lead.then(|| name.clone()),
-                coordinator: if as_lead {
-                    filter
-                        .coordinator
-                        .as_ref()
-                        .map(|agency| agencies.canonical(agency))
-                } else {
-                    Some(name.clone())
-                },
-                ..Default::default()
+        for view in self.tasks_of_agency(primary, filter.plan_id.as_ref())? {
+            let Some(assignment) = view.state.assignment.as_ref() else {
+                continue;
             };
-            for view in self.shared.projection.list_all(&query)? {
-                let through = (name != agency).then(|| name.clone());
-                match found.iter_mut().find(|seen| seen.task_id == view.task_id) {
-                    Some(seen) => seen.through_groups.extend(through),
-                    None => {
-                        let mut snapshot = TaskSnapshot::from(view);
-                        snapshot.through_groups.extend(through);
-                        found.push(snapshot);
-                    }
-                }
-            }
-        }
-        // A task naming the agency itself is not "through" anything.
-        for snapshot in &mut found {
-            let direct = snapshot
-                .state
-                .assignment
+            let details = &assignment.details;
+            let naming = |target: &AgencyTarget, named: &[AgencyName]| -> Vec<AgencyRef> {
+                named
+                    .iter()
+                    .map(|name| agencies.identify(&view.state, &view.plan_id, name))
+                    .filter(|agency| target.is_or_has(agency))
+                    .collect()
+            };
+            let lead_hits = filter.lead.as_ref().map(|lead| naming(lead, &details.lead));
+            let coordinator_hits = filter
+                .coordinator
                 .as_ref()
-                .is_some_and(|assignment| {
-                    let named = if as_lead {
-                        &assignment.details.lead
-                    } else {
-                        &assignment.details.coordinators
-                    };
-                    named
-                        .iter()
-                        .any(|name| agencies.canonical(name).match_key() == agency.match_key())
-                });
-            if direct {
-                snapshot.through_groups.clear();
+                .map(|coordinator| naming(coordinator, &details.coordinators));
+            if lead_hits.as_ref().is_some_and(Vec::is_empty)
+                || coordinator_hits.as_ref().is_some_and(Vec::is_empty)
+            {
+                continue;
             }
+            let hits = if as_lead { lead_hits } else { coordinator_hits }.unwrap_or_default();
+            // A task naming the agency itself is not "through" anything.
+            let through_groups = if hits.iter().any(|agency| primary.is(agency)) {
+                Vec::new()
+            } else {
+                hits.into_iter().map(|group| group.name).collect()
+            };
+            let mut snapshot = TaskSnapshot::from(view);
+            snapshot.through_groups = through_groups;
+            found.push(snapshot);
         }
         found.sort_by_key(|snapshot| {
             let position = snapshot

@@ -4,13 +4,13 @@
 //!
 //! # Semantics
 //!
-//! - **Agency.** A name is resolved to its canonical form, and an obligation is the
-//!   agency's when the agency owes it by name or, for a group name, when one of its
-//!   members owes it through that group (`via_group`).
+//! - **Agency.** The request's agency is resolved to an id (`Agencies::target`), and an
+//!   obligation is the agency's when it owes it or, for a group, when one of its
+//!   members owes it through that group (`via_group`), as the task's own province
+//!   identifies them (`Agencies::owes`).
 //! - **Which tasks an agency's obligations come from.** Tasks it leads, tasks led by a
-//!   group the agency directory lists it in (in any province: obligations themselves
-//!   fan out with the task's own province), and tasks it (or such a group) coordinates,
-//!   for the coordination requests addressed to it.
+//!   group of its province that the agency directory lists it in, and tasks it (or
+//!   such a group) coordinates, for the coordination requests addressed to it.
 //! - **Upcoming** `[from, to)`: open obligations (`Pending`, `Extended`) as of now
 //!   whose deadline in force lies in the window, periodic ones listed through the year
 //!   of `to` (so a window reaching into next year sees next year's periods).
@@ -26,13 +26,14 @@
 use std::collections::HashSet;
 
 use dondoc_domain::{
-    in_vietnam, rfc3339, task_status, AgencyName, InvalidInput, Obligation, ObligationStatus,
-    PlanId, TaskId, TaskStatus,
+    in_vietnam, rfc3339, task_status, InvalidInput, Obligation, ObligationStatus, PlanId, TaskId,
+    TaskStatus,
 };
 use dondoc_projection::{TaskQuery, TaskView};
 use time::OffsetDateTime;
 
 use super::{Queries, TaskSnapshot};
+use crate::agencies::{Agencies, AgencyRef, AgencyTarget};
 use crate::error::AppError;
 use crate::scorecard::{scorecard_of, Scorecard, ScorecardQuery};
 
@@ -51,6 +52,9 @@ pub struct TaskObligation {
     /// The row's position in its appendix (for ordering).
     pub position: usize,
     pub obligation: Obligation,
+    /// Who owes it and the group it was fanned out from, as the task identifies them.
+    pub agency: AgencyRef,
+    pub via_group: Option<AgencyRef>,
 }
 
 /// A task's obligations as of an instant.
@@ -65,7 +69,7 @@ pub struct TaskObligations {
 /// Which upcoming deadlines to list: an agency's, in `[from, to)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UpcomingQuery {
-    pub agency: AgencyName,
+    pub agency: AgencyTarget,
     /// `None`: now.
     pub from: Option<OffsetDateTime>,
     /// The window's end; or give its length in `within_days`, not both.
@@ -77,15 +81,15 @@ pub struct UpcomingQuery {
 /// An agency's upcoming deadlines.
 #[derive(Clone, Debug)]
 pub struct Upcoming {
-    /// The agency's canonical name.
-    pub agency: AgencyName,
+    /// The agency asked about.
+    pub agency: AgencyTarget,
     pub from: OffsetDateTime,
     pub to: OffsetDateTime,
     /// Soonest first.
     pub obligations: Vec<TaskObligation>,
 }
 
-fn task_obligation(view: &TaskView, obligation: Obligation) -> TaskObligation {
+fn task_obligation(agencies: &Agencies, view: &TaskView, obligation: Obligation) -> TaskObligation {
     let (row_number, title, position) = match &view.state.assignment {
         Some(assignment) => (
             assignment.details.source.row_number.clone(),
@@ -94,12 +98,15 @@ fn task_obligation(view: &TaskView, obligation: Obligation) -> TaskObligation {
         ),
         None => (String::new(), String::new(), 0),
     };
+    let identify = |name| agencies.identify(&view.state, &view.plan_id, name);
     TaskObligation {
         task_id: view.task_id,
         plan_id: view.plan_id.clone(),
         row_number,
         title,
         position,
+        agency: identify(&obligation.agency),
+        via_group: obligation.via_group.as_ref().map(identify),
         obligation,
     }
 }
@@ -128,41 +135,63 @@ fn sort_by_due(found: &mut [TaskObligation]) {
 
 impl Queries {
     /// The tasks an agency may owe something on (module docs), in `plan_id` if given.
-    fn tasks_of_agency(
+    pub(super) fn tasks_of_agency(
         &self,
-        agency: &AgencyName,
+        agency: &AgencyTarget,
         plan_id: Option<&PlanId>,
     ) -> Result<Vec<TaskView>, AppError> {
-        let mut seen = HashSet::new();
-        let mut views = Vec::new();
-        for name in self.shared.agencies().agency_and_groups(agency) {
-            for query in [
-                TaskQuery {
-                    plan_id: plan_id.cloned(),
-                    lead: Some(name.clone()),
-                    ..Default::default()
-                },
-                TaskQuery {
-                    plan_id: plan_id.cloned(),
-                    coordinator: Some(name.clone()),
-                    ..Default::default()
-                },
-            ] {
-                for view in self.shared.projection.list_all(&query)? {
-                    if seen.insert(view.task_id) {
-                        views.push(view);
+        let agencies = self.shared.agencies();
+        let mut candidates = Vec::new();
+        match agency.index_names() {
+            Some(names) => {
+                let mut seen = HashSet::new();
+                for name in names {
+                    for query in [
+                        TaskQuery {
+                            plan_id: plan_id.cloned(),
+                            lead: Some(name.clone()),
+                            ..Default::default()
+                        },
+                        TaskQuery {
+                            plan_id: plan_id.cloned(),
+                            coordinator: Some(name.clone()),
+                            ..Default::default()
+                        },
+                    ] {
+                        for view in self.shared.projection.list_all(&query)? {
+                            if seen.insert(view.task_id) {
+                                candidates.push(view);
+                            }
+                        }
                     }
                 }
             }
+            None => {
+                candidates = self.shared.projection.list_all(&TaskQuery {
+                    plan_id: plan_id.cloned(),
+                    ..Default::default()
+                })?
+            }
         }
-        Ok(views)
+        // The name indexes do not know provinces: keep the tasks that name this agency.
+        candidates.retain(|view| {
+            view.state.assignment.as_ref().is_some_and(|assignment| {
+                let details = &assignment.details;
+                details
+                    .lead
+                    .iter()
+                    .chain(&details.coordinators)
+                    .any(|name| agencies.names_target(agency, &view.state, &view.plan_id, name))
+            })
+        });
+        Ok(candidates)
     }
 
     /// The tasks `agency` may owe something on, or (without one) those of `plan_id`, or
     /// every task.
     fn tasks_of(
         &self,
-        agency: Option<&AgencyName>,
+        agency: Option<&AgencyTarget>,
         plan_id: Option<&PlanId>,
     ) -> Result<Vec<TaskView>, AppError> {
         match agency {
@@ -238,10 +267,11 @@ impl Queries {
             .into());
         }
         self.wait_for_sequence(min_sequence).await?;
-        let agency = self.shared.agencies().canonical(&query.agency);
+        let agency = &query.agency;
+        let agencies = self.shared.agencies();
         let last_year = in_vietnam(to).year().max(in_vietnam(now).year());
         let mut found = Vec::new();
-        for view in self.tasks_of_agency(&agency, None)? {
+        for view in self.tasks_of_agency(agency, None)? {
             let obligations =
                 self.shared
                     .obligations
@@ -253,14 +283,14 @@ impl Queries {
                         obligation.status.is_open()
                             && from <= obligation.due
                             && obligation.due < to
-                            && obligation.is_owed_by(&agency)
+                            && agencies.owes(agency, &view.state, &view.plan_id, obligation)
                     })
-                    .map(|obligation| task_obligation(&view, obligation)),
+                    .map(|obligation| task_obligation(agencies, &view, obligation)),
             );
         }
         sort_by_due(&mut found);
         Ok(Upcoming {
-            agency,
+            agency: agency.clone(),
             from: in_vietnam(from),
             to: in_vietnam(to),
             obligations: found,
@@ -272,14 +302,14 @@ impl Queries {
     pub async fn overdue_obligations(
         &self,
         plan_id: Option<&PlanId>,
-        agency: Option<&AgencyName>,
+        agency: Option<&AgencyTarget>,
         min_sequence: u64,
     ) -> Result<(OffsetDateTime, Vec<TaskObligation>), AppError> {
         self.wait_for_sequence(min_sequence).await?;
         let now = self.shared.clock.now();
-        let agency = agency.map(|agency| self.shared.agencies().canonical(agency));
+        let agencies = self.shared.agencies();
         let mut found = Vec::new();
-        for view in &self.tasks_of(agency.as_ref(), plan_id)? {
+        for view in &self.tasks_of(agency, plan_id)? {
             found.extend(
                 self.shared
                     .obligations
@@ -287,11 +317,11 @@ impl Queries {
                     .into_iter()
                     .filter(|obligation| {
                         obligation.status == ObligationStatus::Overdue
-                            && agency
-                                .as_ref()
-                                .is_none_or(|agency| obligation.is_owed_by(agency))
+                            && agency.is_none_or(|agency| {
+                                agencies.owes(agency, &view.state, &view.plan_id, obligation)
+                            })
                     })
-                    .map(|obligation| task_obligation(view, obligation)),
+                    .map(|obligation| task_obligation(agencies, view, obligation)),
             );
         }
         sort_by_due(&mut found);
@@ -306,15 +336,11 @@ impl Queries {
     ) -> Result<Scorecard, AppError> {
         self.wait_for_sequence(min_sequence).await?;
         let as_of = in_vietnam(query.as_of.unwrap_or_else(|| self.shared.clock.now()));
-        let agency = query
-            .agency
-            .as_ref()
-            .map(|agency| self.shared.agencies().canonical(agency));
-        let views = self.tasks_of(agency.as_ref(), query.plan_id.as_ref())?;
+        let views = self.tasks_of(query.agency.as_ref(), query.plan_id.as_ref())?;
         Ok(scorecard_of(
             &self.shared.obligations,
-            views.iter().map(|view| &view.state),
-            agency.as_ref(),
+            views.iter().map(|view| (&view.plan_id, &view.state)),
+            query.agency.as_ref(),
             &query.periods,
             as_of,
         ))

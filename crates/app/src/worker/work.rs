@@ -129,7 +129,7 @@ impl DeadlineWorker {
         let token = self
             .shared
             .agencies()
-            .subject_token(state.province(), agency);
+            .subject_token(state, &history.plan_id, agency);
         let title = state
             .assignment
             .as_ref()

@@ -82,9 +82,13 @@ pub struct ReplayArgs {
     #[arg(long)]
     task: Option<String>,
     /// Only this agency's: events of the tasks it was lead or coordinator of at the time
-    /// (directly or through a group), and events that name it.
+    /// (directly or through a group), and events that name it. An id or a name.
     #[arg(long)]
     agency: Option<String>,
+    /// The province the agency's name is read in ("Quảng Trị"), for a name several
+    /// provinces know; an agency id needs none.
+    #[arg(long)]
+    province: Option<String>,
     /// Start here (inclusive): a stream sequence, or an RFC 3339 instant (occurred_at).
     #[arg(long, value_parser = point_arg)]
     from: Option<Point>,
@@ -151,6 +155,7 @@ async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
             plan_id: args.plan.unwrap_or_default(),
             task_id: args.task.unwrap_or_default(),
             agency: args.agency.unwrap_or_default(),
+            province: args.province.unwrap_or_default(),
             from_sequence,
             from_time,
             to_sequence,
@@ -301,6 +306,7 @@ async fn scorecard(args: ScorecardArgs) -> anyhow::Result<()> {
     let response = client
         .get_scorecard_as_of(pb::GetScorecardAsOfRequest {
             agency: args.agency.unwrap_or_default(),
+            province: args.province.unwrap_or_default(),
             plan_id: args.plan.unwrap_or_default(),
             period: args.period.unwrap_or_default(),
             year: args.year.unwrap_or(0),

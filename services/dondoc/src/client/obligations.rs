@@ -81,9 +81,14 @@ pub struct AnswerArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct UpcomingArgs {
-    /// The agency, full or abbreviated ("Sở TT&TT"); a group also lists its members'.
+    /// The agency, by id ("quang-tri-so-tttt") or name, full or abbreviated ("Sở
+    /// TT&TT"); a group also lists its members'.
     #[arg(long)]
     agency: String,
+    /// The province the agency's name is read in ("Quảng Trị"), for a name several
+    /// provinces know; an agency id needs none.
+    #[arg(long)]
+    province: Option<String>,
     /// How many days ahead to look.
     #[arg(long, default_value_t = 30)]
     days: u32,
@@ -98,9 +103,13 @@ pub struct UpcomingArgs {
 pub struct OverdueArgs {
     #[arg(long)]
     plan: Option<String>,
-    /// Only what this agency owes.
+    /// Only what this agency owes (an id or a name).
     #[arg(long)]
     agency: Option<String>,
+    /// The province the agency's name is read in ("Quảng Trị"), for a name several
+    /// provinces know; an agency id needs none.
+    #[arg(long)]
+    province: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -192,6 +201,7 @@ pub async fn upcoming(args: UpcomingArgs) -> anyhow::Result<()> {
     let response = client
         .list_upcoming_deadlines(pb::ListUpcomingDeadlinesRequest {
             agency: args.agency,
+            province: args.province.unwrap_or_default(),
             within_days: args.days,
             ..Default::default()
         })
@@ -225,6 +235,7 @@ pub async fn overdue(args: OverdueArgs) -> anyhow::Result<()> {
         .list_overdue(pb::ListOverdueRequest {
             plan_id: args.plan.unwrap_or_default(),
             agency: args.agency.unwrap_or_default(),
+            province: args.province.unwrap_or_default(),
             min_sequence: 0,
         })
         .await
@@ -249,6 +260,7 @@ pub async fn scorecard(args: ScorecardArgs) -> anyhow::Result<()> {
     let response = client
         .get_scorecard(pb::GetScorecardRequest {
             agency: args.agency.unwrap_or_default(),
+            province: args.province.unwrap_or_default(),
             plan_id: args.plan.unwrap_or_default(),
             period: args.period.unwrap_or_default(),
             as_of: args.as_of.unwrap_or_default(),

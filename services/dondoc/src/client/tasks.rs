@@ -56,11 +56,15 @@ pub enum TasksCommand {
     List {
         #[arg(long)]
         plan: Option<String>,
-        /// Lead agency, as written in the plan ("Sở TT&TT").
+        /// Lead agency: its id ("quang-tri-so-tttt") or name ("Sở TT&TT").
         #[arg(long)]
         lead: Option<String>,
+        /// Coordinating agency: its id or name.
         #[arg(long)]
         coordinator: Option<String>,
+        /// The province agency names are read in ("Quảng Trị").
+        #[arg(long)]
+        province: Option<String>,
         /// Stop after this many tasks (default: all).
         #[arg(long)]
         limit: Option<usize>,
@@ -195,6 +199,7 @@ pub async fn tasks(command: TasksCommand) -> anyhow::Result<()> {
             plan,
             lead,
             coordinator,
+            province,
             limit,
             server,
         } => {
@@ -207,6 +212,7 @@ pub async fn tasks(command: TasksCommand) -> anyhow::Result<()> {
                         plan_id: plan.clone().unwrap_or_default(),
                         lead_agency: lead.clone().unwrap_or_default(),
                         coordinating_agency: coordinator.clone().unwrap_or_default(),
+                        province: province.clone().unwrap_or_default(),
                         page_size: 100,
                         page_token: page_token.clone(),
                         min_sequence: 0,
