@@ -3,11 +3,12 @@
 //! Ngãi) is two agencies. With the three sample plans loaded (one of Quảng Ngãi, two
 //! of Quảng Trị), over TLS.
 
+use dondoc_api::client::ApiChannel;
 use dondoc_api::pb;
-use dondoc_api::TaskServiceClient;
+use dondoc_api::{AuditServiceClient, TaskServiceClient};
 use tonic::Code;
 
-use crate::support::{cli, spawn_dondoc_with, TestNats};
+use crate::support::{cli, spawn_dondoc_with, Dondoc, TestNats};
 
 const QT: &str = "quang-tri-so-tttt";
 const QN: &str = "quang-ngai-so-tttt";
@@ -171,21 +172,7 @@ async fn one_name_in_two_provinces_is_two_agencies_counted_apart() {
 
     // Acting: Quảng Ngãi's department cannot report on Quảng Trị's task, though the
     // names are the same.
-    let issue = |subject: &str| {
-        cli()
-            .stdout(&[
-                "auth",
-                "issue",
-                "--data-dir",
-                dondoc.data_dir().to_str().unwrap(),
-                "--agency",
-                subject,
-                "--role",
-                "lead",
-            ])
-            .trim()
-            .to_owned()
-    };
+    let issue = |subject: &str| token(&dondoc, subject, "lead", None);
     let qt_task = tasks
         .iter()
         .find(|task| task.plan_id == "qti-dti-2023" && task.through_groups.is_empty())
@@ -215,7 +202,176 @@ async fn one_name_in_two_provinces_is_two_agencies_counted_apart() {
         .connect()
         .await;
     TaskServiceClient::new(own)
-        .submit_report(report("own"))
+        .submit_report(pb::SubmitReportRequest {
+            agency: QT.into(),
+            ..report("own")
+        })
         .await
-        .expect("Quảng Trị's department reports on its own task");
+        .expect("Quảng Trị's department reports on its own task, by its id");
+    let task = client
+        .get_task(pb::GetTaskRequest {
+            task_id: qt_task.task_id.clone(),
+            min_version: qt_task.version + 1,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    let report = task.reports.iter().find(|report| report.period == "2023").unwrap();
+    assert_eq!((report.agency.as_str(), report.agency_id.as_str()), (NAME, QT));
+}
+
+/// A token of `subject` with `role` (limited to `plan` when given).
+fn token(dondoc: &Dondoc, subject: &str, role: &str, plan: Option<&str>) -> String {
+    let data_dir = dondoc.data_dir();
+    let mut args = vec![
+        "auth",
+        "issue",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--agency",
+        subject,
+        "--role",
+        role,
+    ];
+    if let Some(plan) = plan {
+        args.extend(["--plan", plan]);
+    }
+    cli().stdout(&args).trim().to_owned()
+}
+
+async fn channel(dondoc: &Dondoc, token: &str) -> ApiChannel {
+    dondoc.connector().with_token(Some(token)).connect().await
+}
+
+async fn plans_listed(tasks: &mut TaskServiceClient<ApiChannel>, last: u64) -> Vec<String> {
+    let mut plans: Vec<String> = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = tasks
+            .list_tasks(pb::ListTasksRequest {
+                page_size: 500,
+                page_token: page_token.clone(),
+                min_sequence: last,
+                ..Default::default()
+            })
+            .await
+            .expect("list tasks")
+            .into_inner();
+        for task in page.tasks {
+            if !plans.contains(&task.plan_id) {
+                plans.push(task.plan_id);
+            }
+        }
+        if page.next_page_token.is_empty() {
+            return plans;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// Reads are scoped: an agency reads the plans it takes part in, a viewer or an auditor
+/// the plans its token names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_caller_reads_the_plans_it_may() {
+    let nats = TestNats::start_without_fsync();
+    let data = tempfile::tempdir().unwrap();
+    let dondoc = spawn_dondoc_with(&nats.url(), data.path(), &["--no-worker"]);
+    let mut operator = dondoc.client().await;
+    let last = nats.last_sequence().await;
+    let all = plans_listed(&mut operator, last).await;
+    assert_eq!(all, ["qng-189-2022", "qti-dti-2023", "qti-viettel-2025"]);
+    let qng_task = operator
+        .list_tasks(pb::ListTasksRequest {
+            plan_id: "qng-189-2022".into(),
+            page_size: 1,
+            min_sequence: last,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tasks
+        .remove(0);
+
+    // Quảng Trị's department: its province's plans, not Quảng Ngãi's.
+    let mut lead =
+        TaskServiceClient::new(channel(&dondoc, &token(&dondoc, QT, "lead", None)).await);
+    let own = plans_listed(&mut lead, last).await;
+    assert!(
+        !own.is_empty() && own.iter().all(|plan| plan.starts_with("qti-")),
+        "{own:?}"
+    );
+    let denied = lead
+        .get_task(pb::GetTaskRequest {
+            task_id: qng_task.task_id.clone(),
+            min_version: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    assert!(
+        denied.message().contains("qng-189-2022"),
+        "{}",
+        denied.message()
+    );
+    let card = lead
+        .get_scorecard(pb::GetScorecardRequest {
+            min_sequence: last,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!card.totals.is_empty());
+    assert!(
+        card.totals
+            .iter()
+            .all(|row| !row.agency_id.starts_with("quang-ngai-")),
+        "Quảng Ngãi's agencies are not in Quảng Trị's plans"
+    );
+
+    // A viewer whose token names one plan.
+    let viewer = token(&dondoc, "lanh-dao-tinh", "viewer", Some("qng-189-2022"));
+    let mut viewer = TaskServiceClient::new(channel(&dondoc, &viewer).await);
+    assert_eq!(plans_listed(&mut viewer, last).await, ["qng-189-2022"]);
+    let overdue = viewer
+        .list_overdue(pb::ListOverdueRequest {
+            min_sequence: last,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .obligations;
+    assert!(overdue
+        .iter()
+        .all(|obligation| obligation.plan_id == "qng-189-2022"));
+
+    // An auditor whose token names one plan: its events only, its verification only.
+    let auditor = token(&dondoc, "kiem-toan", "auditor", Some("qti-dti-2023"));
+    let mut audit = AuditServiceClient::new(channel(&dondoc, &auditor).await);
+    let mut stream = audit
+        .replay(pb::ReplayRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = 0;
+    while let Some(event) = stream.message().await.unwrap() {
+        assert_eq!(event.plan_id, "qti-dti-2023");
+        seen += 1;
+    }
+    assert!(seen > 0);
+    let whole_log = audit
+        .verify(pb::VerifyRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(whole_log.code(), Code::PermissionDenied, "{whole_log:?}");
+    audit
+        .verify(pb::VerifyRequest {
+            plan_id: "qti-dti-2023".into(),
+        })
+        .await
+        .expect("its own plan's verification");
 }

@@ -393,4 +393,36 @@ async fn every_rpc_answers_each_role_as_the_table_says() {
         .find(|event| event["request_id"] == "lead-report")
         .expect("the lead's report");
     assert_eq!(report["actor"], "quang-ngai-so-tttt");
+
+    // Who grants an extension is the token's agency: named otherwise, refused; not
+    // named, filled in.
+    let owner = token(&dondoc, "plan_owner", "quang-ngai-ubnd-tinh");
+    let mut as_owner =
+        TaskServiceClient::new(dondoc.connector().with_token(Some(&owner)).connect().await);
+    let extend = |request_id: &str, granted_by: &str| pb::ExtendDeadlineRequest {
+        task_id: task_id.clone(),
+        request_id: request_id.into(),
+        period: "2023-Q4".into(),
+        new_due: "2027-03-01T00:00:00+07:00".into(),
+        reason: "Chờ số liệu".into(),
+        granted_by: granted_by.into(),
+        ..Default::default()
+    };
+    let status = as_owner
+        .extend_deadline(extend("granted-by-another", "Sở Y tế"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status}");
+    assert!(status.message().contains("only as itself"), "{status}");
+    as_owner
+        .extend_deadline(extend("granted-by-itself", ""))
+        .await
+        .expect("the owner extends in its own name");
+    let events = nats.event_json().await;
+    let granted = events
+        .iter()
+        .find(|event| event["request_id"] == "granted-by-itself")
+        .expect("the extension");
+    assert_eq!(granted["data"]["granted_by"], "Ủy ban nhân dân tỉnh");
+    assert_eq!(granted["actor"], "quang-ngai-ubnd-tinh");
 }

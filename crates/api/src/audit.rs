@@ -22,8 +22,8 @@ use std::pin::pin;
 
 use dondoc_app::Agencies;
 use dondoc_app::{
-    AppError, AuditPoint, AuditRange, AuditScope, Auditor, ErrorKind, StoredEvent, TaskAsOf,
-    TaskSnapshot,
+    audit_scope, AppError, AuditPoint, AuditRange, AuditScope, Auditor, ErrorKind, ReadScope,
+    StoredEvent, TaskAsOf, TaskSnapshot,
 };
 use dondoc_domain::{InvalidInput, PlanId, TaskId};
 use futures::{Stream, StreamExt};
@@ -263,6 +263,20 @@ async fn forward(
 
 type EventStream = ReceiverStream<Result<pb::AuditEvent, Status>>;
 
+/// The events of `events` of the plans `readable` admits (errors pass).
+fn readable_only(
+    events: impl Stream<Item = Result<StoredEvent, AppError>> + Send + 'static,
+    readable: ReadScope,
+) -> impl Stream<Item = Result<StoredEvent, AppError>> + Send + 'static {
+    events.filter(move |event| {
+        let keep = match event {
+            Ok(event) => readable.admits(&event.envelope.plan_id),
+            Err(_) => true,
+        };
+        std::future::ready(keep)
+    })
+}
+
 fn stream_response(
     events: impl Stream<Item = Result<StoredEvent, AppError>> + Send + 'static,
     stopping: Option<watch::Receiver<bool>>,
@@ -282,9 +296,10 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<Self::ExportStream>, Status> {
-        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
+        let scope = audit_scope(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let plan = optional(request.plan_id.trim(), PlanId::parse)?;
+        scope.require(plan.as_ref()).map_err(to_status)?;
         let records = self.auditor.records(plan).await.map_err(audit_status)?;
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(crate::integrity::forward_records(records, sender));
@@ -295,7 +310,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::ReplayRequest>,
     ) -> Result<Response<Self::ReplayStream>, Status> {
-        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
+        let readable = audit_scope(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let scope = replay_scope(self.auditor.agencies(), &request)?;
         let range = replay_range(&request)?;
@@ -304,14 +319,14 @@ impl pb::audit_service_server::AuditService for AuditApi {
             .replay(&scope, range)
             .await
             .map_err(audit_status)?;
-        Ok(stream_response(events, None))
+        Ok(stream_response(readable_only(events, readable), None))
     }
 
     async fn watch(
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
+        let readable = audit_scope(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let scope = watch_scope(&request)?;
         let events = self
@@ -319,14 +334,17 @@ impl pb::audit_service_server::AuditService for AuditApi {
             .watch(request.after_sequence, &scope)
             .await
             .map_err(audit_status)?;
-        Ok(stream_response(events, Some(self.stopping.clone())))
+        Ok(stream_response(
+            readable_only(events, readable),
+            Some(self.stopping.clone()),
+        ))
     }
 
     async fn get_task_as_of(
         &self,
         request: Request<pb::GetTaskAsOfRequest>,
     ) -> Result<Response<pb::GetTaskAsOfResponse>, Status> {
-        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
+        let readable = audit_scope(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let task_id = TaskId::parse(&request.task_id).map_err(invalid)?;
         let as_of = instant("as_of", &request.as_of)?;
@@ -335,6 +353,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
             .task_state_as_of(task_id, as_of)
             .await
             .map_err(audit_status)?;
+        readable.require(Some(&found.plan_id)).map_err(to_status)?;
         Ok(Response::new(task_as_of_response(
             self.auditor.agencies(),
             found,
@@ -345,9 +364,10 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, Status> {
-        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
+        let readable = audit_scope(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let plan = optional(request.plan_id.trim(), PlanId::parse)?;
+        readable.require(plan.as_ref()).map_err(to_status)?;
         let verification = self.auditor.verify(plan).await.map_err(audit_status)?;
         let quarantined = self.queries.quarantined().map_err(audit_status)?;
         Ok(Response::new(crate::integrity::verify_response(
@@ -360,7 +380,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         &self,
         request: Request<pb::GetScorecardAsOfRequest>,
     ) -> Result<Response<pb::GetScorecardResponse>, Status> {
-        dondoc_app::require_auditor(&crate::auth::caller(&request)?).map_err(to_status)?;
+        let readable = audit_scope(&crate::auth::caller(&request)?).map_err(to_status)?;
         let request = request.into_inner();
         let query = scorecard_query(
             self.auditor.agencies(),
@@ -372,7 +392,7 @@ impl pb::audit_service_server::AuditService for AuditApi {
         )?;
         let scorecard = self
             .auditor
-            .scorecard_as_of(&query)
+            .scorecard_as_of(&readable, &query)
             .await
             .map_err(audit_status)?;
         Ok(Response::new(convert::scorecard(&scorecard)))

@@ -1,5 +1,6 @@
 //! Who is calling: bearer tokens (JWT, EdDSA over Ed25519) issued with the deployment's
-//! auth key, checked on every call of both services before any handler runs.
+//! auth key, or client certificates issued by the deployment's client CA, checked on
+//! every call of both services before any handler runs.
 //!
 //! Invariants:
 //! - a call without a valid token never reaches a handler: missing, malformed, expired,
@@ -7,6 +8,11 @@
 //! - a token names its subject (an agency id, or a person for operators and auditors),
 //!   its roles, optionally the plans it is limited to, and an id (`jti`) by which it can
 //!   be revoked without a restart (the revocation file is read again when it changes);
+//! - a client certificate names the same in its subject alternative names
+//!   (`urn:dondoc:subject:<id>`, `urn:dondoc:role:<role>`, `urn:dondoc:plan:<plan>`);
+//!   TLS has checked its chain to the client CA and its validity before a call arrives;
+//!   its serial number (hex) is its id, revoked in the same file as tokens. A call
+//!   with a bearer token is judged by the token, whatever certificate it came with;
 //! - the authenticated `Caller` travels in the request's extensions: handlers take the
 //!   actor from it, never from a request field.
 //!
@@ -30,6 +36,11 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
 
 /// The audience every dondoc token names.
 const AUDIENCE: &str = "dondoc";
+
+/// The subject alternative name (URI) prefixes of a client certificate's claims.
+pub const CERT_SUBJECT_URI: &str = "urn:dondoc:subject:";
+pub const CERT_ROLE_URI: &str = "urn:dondoc:role:";
+pub const CERT_PLAN_URI: &str = "urn:dondoc:plan:";
 
 /// The claims of a dondoc token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +119,10 @@ fn issue_at(
 /// Why a token was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("no bearer token: send `authorization: Bearer <token>` (dondoc auth issue mints one)")]
+    #[error(
+        "no bearer token: send `authorization: Bearer <token>` (dondoc auth issue mints one), \
+         or connect with a client certificate (dondoc auth cert)"
+    )]
     Missing,
     #[error("the authorization header is not `Bearer <token>`")]
     NotBearer,
@@ -120,6 +134,10 @@ pub enum AuthError {
     ForeignSignature,
     #[error("the token is malformed: {0}")]
     Malformed(String),
+    #[error("the client certificate was revoked")]
+    CertificateRevoked,
+    #[error("the client certificate names no dondoc caller: {0}")]
+    Certificate(String),
     #[error("cannot issue the token: {0}")]
     Issue(String),
 }
@@ -220,12 +238,47 @@ impl TokenVerifier {
         Ok(Caller::new(claims.sub, claims.roles, claims.plans))
     }
 
-    /// The caller of `request`, from its `authorization` header.
+    /// The caller a client certificate (DER, already verified by TLS against the
+    /// client CA) names.
+    pub fn verify_certificate(&self, der: &[u8]) -> Result<Caller, AuthError> {
+        let der = rustls_pki_types::CertificateDer::from(der);
+        let cert = webpki::EndEntityCert::try_from(&der)
+            .map_err(|err| AuthError::Certificate(format!("{err:?}")))?;
+        let serial = hex::encode(cert.serial());
+        if self.revocations.contains(&serial) {
+            return Err(AuthError::CertificateRevoked);
+        }
+        let (mut subject, mut roles, mut plans) = (None, Vec::new(), Vec::new());
+        for uri in cert.valid_uri_names() {
+            if let Some(id) = uri.strip_prefix(CERT_SUBJECT_URI) {
+                subject = Some(id.to_owned());
+            } else if let Some(role) = uri.strip_prefix(CERT_ROLE_URI) {
+                roles
+                    .push(Role::parse(role).ok_or_else(|| {
+                        AuthError::Certificate(format!("{role:?} is not a role"))
+                    })?);
+            } else if let Some(plan) = uri.strip_prefix(CERT_PLAN_URI) {
+                plans.push(plan.to_owned());
+            }
+        }
+        let subject =
+            subject.ok_or_else(|| AuthError::Certificate(format!("no {CERT_SUBJECT_URI} name")))?;
+        if roles.is_empty() {
+            return Err(AuthError::Certificate("it names no role".to_owned()));
+        }
+        tracing::debug!(%subject, certificate = %serial, "authenticated a call");
+        Ok(Caller::new(subject, roles, plans))
+    }
+
+    /// The caller of `request`, from its `authorization` header, else from the client
+    /// certificate it came with.
     pub fn authenticate<T>(&self, request: &Request<T>) -> Result<Caller, AuthError> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or(AuthError::Missing)?;
+        let Some(header) = request.metadata().get("authorization") else {
+            return match request.peer_certs() {
+                Some(chain) if !chain.is_empty() => self.verify_certificate(&chain[0]),
+                _ => Err(AuthError::Missing),
+            };
+        };
         let value = header.to_str().map_err(|_| AuthError::NotBearer)?;
         let token = value
             .strip_prefix("Bearer ")

@@ -1,7 +1,7 @@
 //! The client side of the API's access rules, shared by the CLI and the tests: a
 //! channel over TLS (trusting a given CA certificate, e.g. the server's self-signed
 //! one) or plain text for `http://` addresses, with every call carrying the bearer
-//! token.
+//! token, or the channel presenting a client certificate.
 //!
 //! Invariant: the token travels on every call of the channel, and only to the server
 //! the channel was made for.
@@ -52,6 +52,13 @@ pub enum ConnectError {
     Transport(String, String),
 }
 
+/// A client certificate and its private key (PEM), from `dondoc auth cert`.
+#[derive(Clone, Debug)]
+pub struct ClientCertificate {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
 /// A channel to `address` (`https://…` over TLS trusting `ca_pem`, or the system's
 /// roots without it; `http://…` plain text), carrying `token`.
 pub async fn connect(
@@ -59,12 +66,28 @@ pub async fn connect(
     ca_pem: Option<&[u8]>,
     token: Option<&str>,
 ) -> Result<ApiChannel, ConnectError> {
+    connect_with(address, ca_pem, token, None).await
+}
+
+/// [`connect`], presenting `certificate` to the server too (over TLS).
+pub async fn connect_with(
+    address: &str,
+    ca_pem: Option<&[u8]>,
+    token: Option<&str>,
+    certificate: Option<&ClientCertificate>,
+) -> Result<ApiChannel, ConnectError> {
     let mut endpoint = Endpoint::from_shared(address.to_owned())
         .map_err(|err| ConnectError::Address(address.to_owned(), err.to_string()))?;
     if address.starts_with("https://") {
         let mut tls = ClientTlsConfig::new();
         if let Some(ca) = ca_pem {
             tls = tls.ca_certificate(Certificate::from_pem(ca));
+        }
+        if let Some(certificate) = certificate {
+            tls = tls.identity(tonic::transport::Identity::from_pem(
+                &certificate.cert_pem,
+                &certificate.key_pem,
+            ));
         }
         endpoint = endpoint
             .tls_config(tls)

@@ -39,6 +39,12 @@ fn timeframe(timeframe: &Timeframe) -> pb::Timeframe {
 
 pub fn task(agencies: &Agencies, snapshot: &TaskSnapshot) -> pb::Task {
     let state = &snapshot.state;
+    let id_of = |name: &AgencyName| {
+        agencies
+            .identify(state, &snapshot.plan_id, name)
+            .id
+            .to_string()
+    };
     let mut task = pb::Task {
         task_id: snapshot.task_id.to_string(),
         plan_id: snapshot.plan_id.to_string(),
@@ -55,6 +61,7 @@ pub fn task(agencies: &Agencies, snapshot: &TaskSnapshot) -> pb::Task {
             .map(|report| pb::Report {
                 period: report.period.to_string(),
                 agency: report.reported_by.to_string(),
+                agency_id: id_of(&report.reported_by),
                 content: report.content.clone(),
                 submitted_at: exact_instant(report.submitted_at),
                 version: report.version,
@@ -65,6 +72,7 @@ pub fn task(agencies: &Agencies, snapshot: &TaskSnapshot) -> pb::Task {
             .iter()
             .map(|coordination| pb::Coordination {
                 agency: coordination.agency.to_string(),
+                agency_id: id_of(&coordination.agency),
                 note: coordination.note.clone(),
                 recorded_at: exact_instant(coordination.recorded_at),
                 version: coordination.version,
@@ -82,6 +90,7 @@ pub fn task(agencies: &Agencies, snapshot: &TaskSnapshot) -> pb::Task {
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_default(),
+                agency_id: mark.agency.as_ref().map(id_of).unwrap_or_default(),
             })
             .collect(),
         amendments: state

@@ -76,6 +76,9 @@ pub struct ServeOptions {
 pub struct TlsIdentity {
     pub cert_pem: Vec<u8>,
     pub key_pem: Vec<u8>,
+    /// The CA that issues client certificates (PEM): callers may present one instead
+    /// of a token (`auth.rs`). `None`: tokens only.
+    pub client_ca_pem: Option<Vec<u8>>,
 }
 
 /// Serves the API on an already bound listener until `shutdown` completes.
@@ -130,9 +133,16 @@ pub async fn serve(
         .build_v1alpha()?;
     let mut server = tonic::transport::Server::builder();
     if let Some(tls) = &options.tls {
-        server = server.tls_config(tonic::transport::ServerTlsConfig::new().identity(
+        let mut config = tonic::transport::ServerTlsConfig::new().identity(
             tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem),
-        ))?;
+        );
+        if let Some(client_ca) = &tls.client_ca_pem {
+            // Optional: a caller with a token needs no certificate.
+            config = config
+                .client_ca_root(tonic::transport::Certificate::from_pem(client_ca))
+                .client_auth_optional(true);
+        }
+        server = server.tls_config(config)?;
     }
     let task_service = pb::task_service_server::TaskServiceServer::new(TaskApi::new(
         tracker.commands(),

@@ -3,11 +3,12 @@
 //! answer (`convert.rs`). No rule lives here.
 
 use dondoc_app::{
-    Commands, DeadlineExtension, ImportPlan, Imports, Queries, ReportRequestInput, TaskFilter,
-    UpcomingQuery,
+    Commands, DeadlineExtension, ImportPlan, Imports, Queries, ReadScope, ReportRequestInput,
+    TaskFilter, UpcomingQuery,
 };
 use dondoc_domain::{
-    limits, rfc3339, Duty, InvalidInput, PlanId, ReportingPeriod, RequestId, RequestKey, TaskId,
+    check_text, limits, rfc3339, Duty, InvalidInput, PlanId, ReportingPeriod, RequestId,
+    RequestKey, TaskId,
 };
 use tonic::{Request, Response, Status};
 
@@ -27,6 +28,12 @@ pub struct TaskApi {
 }
 
 impl TaskApi {
+    /// What the authenticated caller of `request` may read.
+    fn read_scope<T>(&self, request: &Request<T>) -> Result<ReadScope, Status> {
+        let caller = crate::auth::caller(request)?;
+        self.queries.read_scope(&caller).map_err(to_status)
+    }
+
     pub fn new(commands: Commands, imports: Imports, queries: Queries) -> Self {
         Self {
             commands,
@@ -93,12 +100,12 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::GetTaskRequest>,
     ) -> Result<Response<pb::GetTaskResponse>, Status> {
-        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
-        crate::auth::caller(&request)?;
+        // Reads: every role, of the plans it may read (`dondoc_app` access.rs).
+        let scope = self.read_scope(&request)?;
         let request = request.into_inner();
         let snapshot = self
             .queries
-            .task(task_id(&request.task_id)?, request.min_version)
+            .task(&scope, task_id(&request.task_id)?, request.min_version)
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::GetTaskResponse {
@@ -110,8 +117,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListTasksRequest>,
     ) -> Result<Response<pb::ListTasksResponse>, Status> {
-        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
-        crate::auth::caller(&request)?;
+        // Reads: every role, of the plans it may read (`dondoc_app` access.rs).
+        let scope = self.read_scope(&request)?;
         let request = request.into_inner();
         let plan_id = optional(&request.plan_id, PlanId::parse)?;
         let province = self
@@ -137,7 +144,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         };
         let page = self
             .queries
-            .list_tasks(&filter, request.min_sequence)
+            .list_tasks(&scope, &filter, request.min_sequence)
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListTasksResponse {
@@ -225,8 +232,10 @@ impl pb::task_service_server::TaskService for TaskApi {
             agency: optional_agency("agency", &request.agency)?,
             new_due: required_instant("new_due", &request.new_due)?,
             reason: text("reason", &request.reason, limits::SHORT_TEXT, true)?.to_owned(),
-            granted_by: text("granted_by", &request.granted_by, limits::SHORT_TEXT, false)?
-                .to_owned(),
+            granted_by: optional(&request.granted_by, |raw| {
+                check_text("granted_by", raw.trim(), limits::SHORT_TEXT, false)
+                    .map(|()| raw.trim().to_owned())
+            })?,
         };
         let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let outcome = self
@@ -254,7 +263,7 @@ impl pb::task_service_server::TaskService for TaskApi {
                 .collect::<Result<_, _>>()?,
             due: required_instant("due", &request.due)?,
             subject: text("subject", &request.subject, limits::SHORT_TEXT, false)?.to_owned(),
-            requested_by: agency("requested_by", &request.requested_by)?,
+            requested_by: optional_agency("requested_by", &request.requested_by)?,
         };
         let meta = command_meta(&request.request_id, caller, request.expected_version)?;
         let (outcome, request_key) = self
@@ -299,14 +308,14 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListObligationsRequest>,
     ) -> Result<Response<pb::ListObligationsResponse>, Status> {
-        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
-        crate::auth::caller(&request)?;
+        // Reads: every role, of the plans it may read (`dondoc_app` access.rs).
+        let scope = self.read_scope(&request)?;
         let request = request.into_inner();
         let task_id = task_id(&request.task_id)?;
         let as_of = instant("as_of", &request.as_of)?;
         let found = self
             .queries
-            .task_obligations(task_id, as_of, request.min_version)
+            .task_obligations(&scope, task_id, as_of, request.min_version)
             .await
             .map_err(to_status)?;
         let task = convert::TaskRef::of_task(&found.task);
@@ -334,8 +343,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListUpcomingDeadlinesRequest>,
     ) -> Result<Response<pb::ListUpcomingDeadlinesResponse>, Status> {
-        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
-        crate::auth::caller(&request)?;
+        // Reads: every role, of the plans it may read (`dondoc_app` access.rs).
+        let scope = self.read_scope(&request)?;
         let request = request.into_inner();
         let query = UpcomingQuery {
             agency: target(
@@ -350,7 +359,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         };
         let upcoming = self
             .queries
-            .upcoming_deadlines(&query, request.min_sequence)
+            .upcoming_deadlines(&scope, &query, request.min_sequence)
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListUpcomingDeadlinesResponse {
@@ -375,8 +384,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::ListOverdueRequest>,
     ) -> Result<Response<pb::ListOverdueResponse>, Status> {
-        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
-        crate::auth::caller(&request)?;
+        // Reads: every role, of the plans it may read (`dondoc_app` access.rs).
+        let scope = self.read_scope(&request)?;
         let request = request.into_inner();
         let plan_id = optional(&request.plan_id, PlanId::parse)?;
         let province = self
@@ -391,7 +400,12 @@ impl pb::task_service_server::TaskService for TaskApi {
         )?;
         let (as_of, found) = self
             .queries
-            .overdue_obligations(plan_id.as_ref(), agency.as_ref(), request.min_sequence)
+            .overdue_obligations(
+                &scope,
+                plan_id.as_ref(),
+                agency.as_ref(),
+                request.min_sequence,
+            )
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListOverdueResponse {
@@ -404,8 +418,8 @@ impl pb::task_service_server::TaskService for TaskApi {
         &self,
         request: Request<pb::GetScorecardRequest>,
     ) -> Result<Response<pb::GetScorecardResponse>, Status> {
-        // Reads: every role (`dondoc_app` access rules); the caller is authenticated.
-        crate::auth::caller(&request)?;
+        // Reads: every role, of the plans it may read (`dondoc_app` access.rs).
+        let scope = self.read_scope(&request)?;
         let request = request.into_inner();
         let plan_id = optional(&request.plan_id, PlanId::parse)?;
         let province = self
@@ -422,7 +436,7 @@ impl pb::task_service_server::TaskService for TaskApi {
         )?;
         let scorecard = self
             .queries
-            .scorecard(&query, request.min_sequence)
+            .scorecard(&scope, &query, request.min_sequence)
             .await
             .map_err(to_status)?;
         Ok(Response::new(convert::scorecard(&scorecard)))

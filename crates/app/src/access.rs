@@ -13,12 +13,20 @@
 //! | answer a request | `lead` or `coordinator` whose agency was asked, as itself; `operator` |
 //! | overdue marks, reminders | the deadline worker only (no token can be it) |
 //! | the audit service | `auditor`, `operator` |
-//! | reads of the task service | every role |
+//! | reads of the task service | every role, of the plans its scope admits |
+//!
+//! Reads ([`ReadScope`]): an operator reads every plan; a viewer, an auditor or a plan
+//! owner the plans its token names (every plan when it names none); an agency (a lead
+//! or coordinator token whose subject is a directory agency) the plans it takes part in,
+//! directly or through a group of its province (and, when its token names plans, only
+//! those). Roles add up: a token with several reads what any of them may.
 //!
 //! Invariants: an agency acts only as itself (the agency a command names must be the
 //! caller's; the caller's agency is its token's subject, a directory id); a token
 //! limited to plans covers those plans only; the actor recorded on an event is the
 //! caller's subject, never a request field.
+
+use std::collections::BTreeSet;
 
 use dondoc_domain::{AgencyName, PlanId, RequestKind, TaskCommand, TaskState};
 use serde::{Deserialize, Serialize};
@@ -121,6 +129,127 @@ impl Caller {
     }
 }
 
+/// Which plans a caller may read (module docs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadScope {
+    /// Who it is for (named when a read is refused).
+    subject: String,
+    /// `None`: every plan.
+    plans: Option<BTreeSet<PlanId>>,
+}
+
+impl ReadScope {
+    /// Every plan: dondoc's own processes, tools and tests.
+    pub fn all(subject: &str) -> Self {
+        Self {
+            subject: subject.to_owned(),
+            plans: None,
+        }
+    }
+
+    /// The plans it admits, when not all.
+    pub fn only(&self) -> Option<&BTreeSet<PlanId>> {
+        self.plans.as_ref()
+    }
+
+    pub fn admits(&self, plan: &PlanId) -> bool {
+        self.plans.as_ref().is_none_or(|plans| plans.contains(plan))
+    }
+
+    /// `Ok` when `plan` (`None`: every plan) is readable, else PERMISSION_DENIED naming
+    /// what the caller may read.
+    pub fn require(&self, plan: Option<&PlanId>) -> Result<(), AppError> {
+        let admitted = match plan {
+            Some(plan) => self.admits(plan),
+            None => self.plans.is_none(),
+        };
+        if admitted {
+            return Ok(());
+        }
+        let what = plan.map_or_else(|| "every plan".to_owned(), |plan| format!("plan {plan}"));
+        let may = match &self.plans {
+            Some(plans) if !plans.is_empty() => plans
+                .iter()
+                .map(PlanId::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "no plan".to_owned(),
+        };
+        Err(AppError::PermissionDenied {
+            subject: self.subject.clone(),
+            action: "read this",
+            needed: "viewer or auditor",
+            why: format!("it reads {may} only, not {what}"),
+        })
+    }
+
+    fn union(mut self, other: Option<BTreeSet<PlanId>>) -> Self {
+        self.plans = match (self.plans, other) {
+            (Some(mut mine), Some(theirs)) => {
+                mine.extend(theirs);
+                Some(mine)
+            }
+            _ => None,
+        };
+        self
+    }
+}
+
+impl Caller {
+    /// The token's plans (`None`: every plan, when it names none).
+    fn token_plans(&self) -> Option<BTreeSet<PlanId>> {
+        (!self.plans.is_empty()).then(|| {
+            self.plans
+                .iter()
+                .filter_map(|plan| PlanId::parse(plan).ok())
+                .collect()
+        })
+    }
+}
+
+/// What `caller` may read (module docs); `taking_part` lists the plans an agency takes
+/// part in (asked only for agency tokens).
+pub(crate) fn read_scope(
+    caller: &Caller,
+    agencies: &Agencies,
+    taking_part: impl FnOnce(&AgencyRef) -> Result<BTreeSet<PlanId>, AppError>,
+) -> Result<ReadScope, AppError> {
+    if caller.deadline_worker || caller.has(Role::Operator) {
+        return Ok(ReadScope::all(&caller.subject));
+    }
+    let mut scope = ReadScope {
+        subject: caller.subject.clone(),
+        plans: Some(BTreeSet::new()),
+    };
+    if caller.has(Role::Viewer) || caller.has(Role::Auditor) || caller.has(Role::PlanOwner) {
+        scope = scope.union(caller.token_plans());
+    }
+    if caller.has(Role::Lead) || caller.has(Role::Coordinator) {
+        if let Some(agency) = caller.agency(agencies) {
+            let mut plans = taking_part(&agency)?;
+            if let Some(covered) = caller.token_plans() {
+                plans.retain(|plan| covered.contains(plan));
+            }
+            scope = scope.union(Some(plans));
+        }
+    }
+    Ok(scope)
+}
+
+/// The audit service's rule (auditors and operators) and what they may read there: the
+/// plans an auditor's token names, or all.
+pub fn audit_scope(caller: &Caller) -> Result<ReadScope, AppError> {
+    require_auditor(caller)?;
+    Ok(ReadScope {
+        subject: caller.subject.clone(),
+        plans: if caller.has(Role::Operator) {
+            None
+        } else {
+            caller.token_plans()
+        },
+    })
+}
+
 fn denied(caller: &Caller, action: &'static str, needed: &'static str, why: String) -> AppError {
     AppError::PermissionDenied {
         subject: caller.subject.clone(),
@@ -172,6 +301,52 @@ fn named_among(
         let named = agencies.identify(state, plan, name);
         named.id == agency.id || groups.iter().any(|group| group.id == named.id)
     })
+}
+
+/// Who a command says acts, in a field the caller may leave empty (`granted_by`,
+/// `requested_by`): for an agency caller, itself (empty, or naming it by id or name in
+/// the task's province; naming another agency is PERMISSION_DENIED); for anyone else,
+/// the text given (as the task's province names that agency, when `named_as_agency`:
+/// the aggregate compares it with the task's agencies), or its subject.
+pub(crate) fn acting_name(
+    caller: &Caller,
+    agencies: &Agencies,
+    state: &TaskState,
+    plan: &PlanId,
+    action: &'static str,
+    written: Option<&str>,
+    named_as_agency: bool,
+) -> Result<String, AppError> {
+    let Some(own) = caller.agency(agencies) else {
+        return match written.map(AgencyName::parse) {
+            None => Ok(caller.subject.clone()),
+            Some(Ok(name)) if named_as_agency => {
+                Ok(agencies.in_task(state, plan, "agency", &name)?.to_string())
+            }
+            Some(_) => Ok(written.unwrap_or_default().to_owned()),
+        };
+    };
+    let Some(written) = written else {
+        return Ok(own.name.to_string());
+    };
+    let named = AgencyName::parse(written)
+        .ok()
+        .and_then(|name| agencies.in_task(state, plan, "agency", &name).ok())
+        .map(|name| agencies.identify(state, plan, &name));
+    if named.is_some_and(|named| named.id == own.id) {
+        return Ok(own.name.to_string());
+    }
+    Err(denied(
+        caller,
+        action,
+        "operator",
+        format!(
+            "{} ({}) may act only as itself, not as {}",
+            own.name,
+            own.id,
+            dondoc_domain::quoted(written)
+        ),
+    ))
 }
 
 /// May `caller` have `command` run on the task whose state is `state` (of `plan`)?
@@ -314,5 +489,71 @@ pub(crate) fn authorize_command(
             "operator",
             "no role but the operator's may".to_owned(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plans(ids: &[&str]) -> BTreeSet<PlanId> {
+        ids.iter().map(|id| PlanId::parse(id).unwrap()).collect()
+    }
+
+    fn scope_of(caller: &Caller) -> ReadScope {
+        let agencies = Agencies::new(dondoc_agencies::shipped().unwrap());
+        read_scope(caller, &agencies, |agency| {
+            assert_eq!(agency.id.as_str(), "quang-tri-so-tttt");
+            Ok(plans(&["qti-a", "qti-b"]))
+        })
+        .unwrap()
+    }
+
+    fn caller(subject: &str, roles: &[Role], token_plans: &[&str]) -> Caller {
+        Caller::new(
+            subject.to_owned(),
+            roles.to_vec(),
+            token_plans.iter().map(|plan| (*plan).to_owned()).collect(),
+        )
+    }
+
+    #[test]
+    fn each_role_reads_its_plans_and_roles_add_up() {
+        let qt = "quang-tri-so-tttt";
+        assert_eq!(scope_of(&Caller::operator("ops")).only(), None);
+        assert_eq!(scope_of(&caller("x", &[Role::Viewer], &[])).only(), None);
+        assert_eq!(
+            scope_of(&caller("x", &[Role::Auditor], &["p"])).only(),
+            Some(&plans(&["p"]))
+        );
+        assert_eq!(
+            scope_of(&caller(qt, &[Role::Lead], &[])).only(),
+            Some(&plans(&["qti-a", "qti-b"])),
+            "an agency: the plans it takes part in"
+        );
+        assert_eq!(
+            scope_of(&caller(qt, &[Role::Lead], &["qti-b", "other"])).only(),
+            Some(&plans(&["qti-b"])),
+            "and only those its token names"
+        );
+        assert_eq!(
+            scope_of(&caller(qt, &[Role::Lead, Role::Viewer], &["other"])).only(),
+            Some(&plans(&["other"])),
+            "a viewer's plans added to an agency's, within the token"
+        );
+        assert_eq!(
+            scope_of(&caller("a-person", &[Role::Lead], &[])).only(),
+            Some(&plans(&[])),
+            "a lead that is no agency reads nothing"
+        );
+        let refused = scope_of(&caller(qt, &[Role::Lead], &[]))
+            .require(Some(&PlanId::parse("qng").unwrap()))
+            .unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("qti-a, qti-b only, not plan qng"),
+            "{refused}"
+        );
     }
 }

@@ -22,9 +22,10 @@
 //!   nobody knows matches that name wherever it is unlisted.
 //! - **Groups.** A group's members are those the directory lists for it in the task's
 //!   province; an agency's groups are those of its own province that list it.
-//! - **Canonical names** ([`Agencies::canonical`]): commands name agencies under their
-//!   directory name, which is what tasks store; an id given for a name is replaced by
-//!   its entry's name.
+//! - **Names in commands** ([`Agencies::in_task`]): commands name agencies under their
+//!   directory name in the task's province, which is what tasks store; an id given for
+//!   a name is replaced by its entry's name, and must be an agency of the task's
+//!   province.
 //!
 //! Invariant: resolution is exact after normalisation (the directory crate's rule);
 //! suggestions are only ever shown, never applied.
@@ -179,16 +180,39 @@ impl Agencies {
         known(self.directory.resolve_for(province, written))
     }
 
-    /// The name tasks are stored under for an agency written any known way (an id, a
-    /// name, an abbreviation); unknown names stay as written.
-    pub fn canonical(&self, written: &AgencyName) -> AgencyName {
+    /// The name a command on task `state` of `plan` records for the agency it names as
+    /// `written` (`field` in errors): an id's entry name, when the task's province means
+    /// that entry by it (another province's id is refused); a name's directory name in
+    /// the task's province; an unknown name as written.
+    pub fn in_task(
+        &self,
+        state: &TaskState,
+        plan: &PlanId,
+        field: &str,
+        written: &AgencyName,
+    ) -> Result<AgencyName, InvalidInput> {
         if let Some(entry) = self.by_id(written.as_str().trim()) {
-            return entry.name;
+            let here = self.identify(state, plan, &entry.name);
+            if here.id != entry.id {
+                return Err(InvalidInput::new(
+                    field,
+                    format!(
+                        "{} is an agency of {}; in this task of plan {plan} {} is {}",
+                        entry.id,
+                        self.directory
+                            .province_of(entry.id.as_str())
+                            .unwrap_or_default(),
+                        entry.name,
+                        here.id
+                    ),
+                ));
+            }
+            return Ok(entry.name);
         }
-        match self.stored_name(None, written.as_str()) {
+        Ok(match self.stored_name(state.province(), written.as_str()) {
             Resolved::Known { name, .. } => name,
             Resolved::Unknown { .. } => written.clone(),
-        }
+        })
     }
 
     /// Who `name`, as task `state` of `plan` names it, is (module docs).
@@ -355,7 +379,8 @@ impl Agencies {
         }
     }
 
-    fn target_of(&self, entry: AgencyRef) -> AgencyTarget {
+    /// The target that is `entry` (with its groups).
+    pub(crate) fn target_of(&self, entry: AgencyRef) -> AgencyTarget {
         let groups = self.groups_of(&entry.id);
         AgencyTarget {
             id: Some(entry.id),

@@ -213,18 +213,28 @@ fn a_district_belongs_to_its_provinces_groups_only() {
 }
 
 #[test]
-fn canonical_names_accept_ids_and_keep_unknown_names() {
+fn commands_name_agencies_as_the_tasks_province_does() {
     let agencies = agencies();
+    let task = name_only_task(Some("Quảng Trị"), "Sở TT&TT");
+    let p = plan("p");
+    let in_task = |written: &str| agencies.in_task(&task, &p, "agency", &name(written));
     assert_eq!(
-        agencies.canonical(&name("Sở TT&TT")).as_str(),
+        in_task("Sở TT&TT").unwrap().as_str(),
         "Sở Thông tin và Truyền thông"
     );
     assert_eq!(
-        agencies.canonical(&name("quang-tri-so-tttt")).as_str(),
+        in_task("quang-tri-so-tttt").unwrap().as_str(),
         "Sở Thông tin và Truyền thông"
     );
+    let foreign = in_task("quang-ngai-so-tttt").unwrap_err();
+    assert_eq!(foreign.field, "agency");
+    assert!(
+        foreign.message.contains("Quảng Ngãi"),
+        "{}",
+        foreign.message
+    );
     assert_eq!(
-        agencies.canonical(&name("Công ty Giả Mạo")).as_str(),
+        in_task("Công ty Giả Mạo").unwrap().as_str(),
         "Công ty Giả Mạo"
     );
     let members = agencies

@@ -36,7 +36,7 @@ mod tracker;
 mod worker;
 mod write;
 
-pub use access::{require_auditor, Caller, Role};
+pub use access::{audit_scope, require_auditor, Caller, ReadScope, Role};
 pub use agencies::{Agencies, AgencyRef, AgencyTarget, Resolved};
 pub use audit::{
     rebuild_and_compare, AgencyEvents, AuditPoint, AuditRange, AuditScope, Auditor, Comparison,

@@ -1,6 +1,7 @@
 //! How callers reach the API: TLS (the server's certificate and key, or a self-signed
 //! pair made on first start), bearer tokens signed with the deployment's auth key, the
-//! operator token `dondoc up` leaves for the local CLI, and `dondoc auth issue | revoke`.
+//! operator token `dondoc up` leaves for the local CLI, `dondoc auth issue | revoke`,
+//! and client certificates (`client_certs.rs`, `dondoc auth cert`).
 //!
 //! Invariants: the private halves (`tls/server.key`, `keys/auth.key`, every token file)
 //! are their owner's alone (0600, folders 0700); plain-text gRPC needs `--insecure` and a
@@ -82,6 +83,7 @@ impl TlsArgs {
             cert_pem: std::fs::read(&cert)
                 .with_context(|| format!("reading {}", cert.display()))?,
             key_pem: std::fs::read(&key).with_context(|| format!("reading {}", key.display()))?,
+            client_ca_pem: Some(crate::client_certs::client_ca_pem(data_dir)?),
         }))
     }
 }
@@ -169,9 +171,12 @@ pub fn ensure_operator_token(data_dir: &Path) -> anyhow::Result<()> {
 pub enum AuthCommand {
     /// Mint a token for a caller, signed with the deployment's auth key; prints it.
     Issue(IssueArgs),
-    /// Revoke a token by its id (printed when it was issued); the server refuses it
-    /// from its next call on, without a restart.
+    /// Revoke a token (or a client certificate) by its id (printed when it was issued);
+    /// the server refuses it from its next call on, without a restart.
     Revoke(RevokeArgs),
+    /// Issue a client certificate for a caller, under the deployment's client CA: the
+    /// alternative to a token (the API reads who, roles and plans from it).
+    Cert(crate::client_certs::CertArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -201,14 +206,14 @@ pub struct RevokeArgs {
     token_id: String,
 }
 
-fn parse_role(raw: &str) -> Result<Role, String> {
+pub(crate) fn parse_role(raw: &str) -> Result<Role, String> {
     Role::parse(raw).ok_or_else(|| {
         let names: Vec<&str> = Role::ALL.iter().map(|role| role.name()).collect();
         format!("{raw:?} is not a role; the roles are {}", names.join(", "))
     })
 }
 
-fn parse_lifetime(raw: &str) -> Result<u64, String> {
+pub(crate) fn parse_lifetime(raw: &str) -> Result<u64, String> {
     let raw = raw.trim();
     let (number, unit) = raw.split_at(raw.len().saturating_sub(1));
     let count: u64 = number
@@ -237,6 +242,7 @@ pub fn run_auth(command: AuthCommand) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        AuthCommand::Cert(args) => crate::client_certs::issue(args),
         AuthCommand::Revoke(args) => {
             let path = args.data.data_dir.join(REVOKED);
             if let Some(dir) = path.parent() {

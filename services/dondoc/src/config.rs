@@ -36,6 +36,23 @@ pub struct ServerArg {
     /// made for its own certificate in that data directory, tls/ca.crt, if there is one.
     #[arg(long, env = "DONDOC_CA_CERT", global = true)]
     pub ca_cert: Option<PathBuf>,
+    /// Present this client certificate (PEM, from `dondoc auth cert`) instead of a
+    /// token: the operator token file is then not used (an explicit --token still is).
+    #[arg(
+        long,
+        env = "DONDOC_CLIENT_CERT",
+        global = true,
+        requires = "client_key"
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "DONDOC_CLIENT_KEY",
+        global = true,
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
 }
 
 impl ServerArg {
@@ -47,8 +64,18 @@ impl ServerArg {
     /// A channel to the server carrying the token.
     pub async fn connect(&self) -> anyhow::Result<dondoc_api::client::ApiChannel> {
         let data_dir = Self::data_dir();
+        let certificate = match (&self.client_cert, &self.client_key) {
+            (Some(cert), Some(key)) => Some(dondoc_api::client::ClientCertificate {
+                cert_pem: std::fs::read(cert)
+                    .with_context(|| format!("reading {}", cert.display()))?,
+                key_pem: std::fs::read(key)
+                    .with_context(|| format!("reading {}", key.display()))?,
+            }),
+            _ => None,
+        };
         let token = match &self.token {
             Some(token) => Some(token.clone()),
+            None if certificate.is_some() => None,
             None => {
                 let file = crate::access::default_token_file(&data_dir);
                 std::fs::read_to_string(&file).ok()
@@ -63,7 +90,13 @@ impl ServerArg {
             Err(_) if self.ca_cert.is_none() => None,
             Err(err) => return Err(err).with_context(|| format!("reading {}", ca_file.display())),
         };
-        Ok(dondoc_api::client::connect(&self.server, ca.as_deref(), token.as_deref()).await?)
+        Ok(dondoc_api::client::connect_with(
+            &self.server,
+            ca.as_deref(),
+            token.as_deref(),
+            certificate.as_ref(),
+        )
+        .await?)
     }
 }
 

@@ -12,6 +12,7 @@
 
 mod access;
 mod client;
+mod client_certs;
 mod compare;
 mod config;
 mod credentials;

@@ -17,6 +17,7 @@ use futures::TryStreamExt;
 use time::OffsetDateTime;
 
 use super::{Auditor, StoredEvent};
+use crate::access::ReadScope;
 use crate::error::AppError;
 use crate::scorecard::{scorecard_of, Scorecard, ScorecardQuery};
 
@@ -165,7 +166,11 @@ impl Auditor {
 
     /// The scorecard as the tracker would have shown it at `query.as_of` (`None`: now),
     /// from the log (module docs).
-    pub async fn scorecard_as_of(&self, query: &ScorecardQuery) -> Result<Scorecard, AppError> {
+    pub async fn scorecard_as_of(
+        &self,
+        scope: &ReadScope,
+        query: &ScorecardQuery,
+    ) -> Result<Scorecard, AppError> {
         let as_of = in_vietnam(query.as_of.unwrap_or_else(|| self.clock.now()));
         let filter = match &query.plan_id {
             Some(plan_id) => ReplayFilter::Plan(plan_id.clone()),
@@ -196,6 +201,7 @@ impl Auditor {
                 rebuilt
                     .plan_id
                     .as_ref()
+                    .filter(|plan_id| scope.admits(plan_id))
                     .map(|plan_id| (plan_id, &rebuilt.state))
             }),
             query.agency.as_ref(),

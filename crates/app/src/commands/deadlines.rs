@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Commands;
+use crate::access::acting_name;
 use crate::error::AppError;
 use crate::write::{CommandMeta, CommandOutcome};
 
@@ -32,7 +33,9 @@ pub struct DeadlineExtension {
     pub agency: Option<AgencyName>,
     pub new_due: OffsetDateTime,
     pub reason: String,
-    pub granted_by: String,
+    /// Who grants it: `None` is the caller itself; an agency caller may name only
+    /// itself (`access::acting_name`).
+    pub granted_by: Option<String>,
 }
 
 /// A report request to record.
@@ -41,7 +44,8 @@ pub struct ReportRequestInput {
     /// `None`: derived from the command's request id (`request_key_for`).
     pub request_key: Option<RequestKey>,
     pub kind: RequestKind,
-    pub requested_by: AgencyName,
+    /// Who asks: `None` is the caller itself; an agency caller may name only itself.
+    pub requested_by: Option<AgencyName>,
     pub agencies: Vec<AgencyName>,
     pub due: OffsetDateTime,
     pub subject: String,
@@ -77,24 +81,37 @@ impl Commands {
         extension: &DeadlineExtension,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let agency = extension
-            .agency
-            .as_ref()
-            .map(|agency| self.shared.agencies().canonical(agency));
+        let agencies = self.shared.agencies();
         let obligations = &self.shared.obligations;
         self.shared
             .writer
             .execute(task_id, None, meta, |history, now| {
+                let agency = extension
+                    .agency
+                    .as_ref()
+                    .map(|agency| {
+                        agencies.in_task(&history.state, &history.plan_id, "agency", agency)
+                    })
+                    .transpose()?;
+                let granted_by = acting_name(
+                    &meta.caller,
+                    agencies,
+                    &history.state,
+                    &history.plan_id,
+                    "grant an extension",
+                    extension.granted_by.as_deref(),
+                    false,
+                )?;
                 let last_year = last_year_for(&extension.duty, now);
                 let owed = obligations.obligations_through(&history.state, now, last_year);
-                TaskCommand::ExtendDeadline {
+                Ok(TaskCommand::ExtendDeadline {
                     duty: extension.duty.clone(),
-                    agency: agency.clone(),
+                    agency,
                     debtors: Debtor::of_duty(&owed, &extension.duty),
                     new_due: extension.new_due,
                     reason: extension.reason.clone(),
-                    granted_by: extension.granted_by.clone(),
-                }
+                    granted_by,
+                })
             })
             .await
     }
@@ -112,25 +129,38 @@ impl Commands {
             .request_key
             .clone()
             .unwrap_or_else(|| request_key_for(&meta.request_id));
-        let mut seen = HashSet::new();
-        let asked: Vec<AgencyName> = request
-            .agencies
-            .iter()
-            .map(|agency| agencies.canonical(agency))
-            .filter(|agency| seen.insert(agency.match_key()))
-            .collect();
-        let command = TaskCommand::RequestReport {
-            request_key: request_key.clone(),
-            kind: request.kind,
-            requested_by: agencies.canonical(&request.requested_by),
-            agencies: asked,
-            due: request.due,
-            subject: request.subject.clone(),
-        };
         let outcome = self
             .shared
             .writer
-            .execute(task_id, None, meta, |_, _| command.clone())
+            .execute(task_id, None, meta, |history, _| {
+                let in_task = |field, agency| {
+                    agencies.in_task(&history.state, &history.plan_id, field, agency)
+                };
+                let mut seen = HashSet::new();
+                let mut asked: Vec<AgencyName> = Vec::new();
+                for agency in &request.agencies {
+                    let agency = in_task("agencies", agency)?;
+                    if seen.insert(agency.match_key()) {
+                        asked.push(agency);
+                    }
+                }
+                Ok(TaskCommand::RequestReport {
+                    request_key: request_key.clone(),
+                    kind: request.kind,
+                    requested_by: AgencyName::parse(&acting_name(
+                        &meta.caller,
+                        agencies,
+                        &history.state,
+                        &history.plan_id,
+                        "ask for a report",
+                        request.requested_by.as_ref().map(AgencyName::as_str),
+                        true,
+                    )?)?,
+                    agencies: asked,
+                    due: request.due,
+                    subject: request.subject.clone(),
+                })
+            })
             .await?;
         Ok((outcome, request_key))
     }
@@ -146,7 +176,7 @@ impl Commands {
         content: &str,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let agency = self.shared.agencies().canonical(agency);
+        let agencies = self.shared.agencies();
         let duty = Duty::Requested {
             request_key: request_key.clone(),
         };
@@ -156,12 +186,17 @@ impl Commands {
             .execute(task_id, None, meta, |history, now| {
                 let owed =
                     obligations.obligations_through(&history.state, now, last_year_for(&duty, now));
-                TaskCommand::AnswerRequest {
+                Ok(TaskCommand::AnswerRequest {
                     request_key: request_key.clone(),
-                    answered_by: agency.clone(),
+                    answered_by: agencies.in_task(
+                        &history.state,
+                        &history.plan_id,
+                        "agency",
+                        agency,
+                    )?,
                     debtors: Debtor::of_duty(&owed, &duty),
                     content: content.to_owned(),
-                }
+                })
             })
             .await
     }

@@ -18,14 +18,21 @@ impl Commands {
         content: &str,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let command = TaskCommand::SubmitReport {
-            period,
-            reported_by: self.shared.agencies().canonical(agency),
-            content: content.to_owned(),
-        };
+        let agencies = self.shared.agencies();
         self.shared
             .writer
-            .execute(task_id, None, meta, |_, _| command.clone())
+            .execute(task_id, None, meta, |history, _| {
+                Ok(TaskCommand::SubmitReport {
+                    period,
+                    reported_by: agencies.in_task(
+                        &history.state,
+                        &history.plan_id,
+                        "agency",
+                        agency,
+                    )?,
+                    content: content.to_owned(),
+                })
+            })
             .await
     }
 
@@ -37,13 +44,15 @@ impl Commands {
         note: &str,
         meta: &CommandMeta,
     ) -> Result<CommandOutcome, AppError> {
-        let command = TaskCommand::RecordCoordination {
-            agency: self.shared.agencies().canonical(agency),
-            note: note.to_owned(),
-        };
+        let agencies = self.shared.agencies();
         self.shared
             .writer
-            .execute(task_id, None, meta, |_, _| command.clone())
+            .execute(task_id, None, meta, |history, _| {
+                Ok(TaskCommand::RecordCoordination {
+                    agency: agencies.in_task(&history.state, &history.plan_id, "agency", agency)?,
+                    note: note.to_owned(),
+                })
+            })
             .await
     }
 }

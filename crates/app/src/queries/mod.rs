@@ -17,6 +17,7 @@ use std::time::Duration;
 use dondoc_domain::{AgencyName, PlanId, TaskId, TaskState};
 use dondoc_projection::{TaskQuery, TaskView};
 
+use crate::access::{read_scope, Caller, ReadScope};
 use crate::agencies::{AgencyRef, AgencyTarget};
 use crate::error::AppError;
 use crate::feeder::ProjectionProgress;
@@ -95,6 +96,20 @@ impl Queries {
         self.shared.agencies()
     }
 
+    /// What `caller` may read (`access.rs`): an agency's plans are those of the tasks
+    /// that name it or a group of its province that lists it.
+    pub fn read_scope(&self, caller: &Caller) -> Result<ReadScope, AppError> {
+        let agencies = self.shared.agencies();
+        read_scope(caller, agencies, |agency| {
+            let target = agencies.target_of(agency.clone());
+            Ok(self
+                .tasks_of_agency(&target, None)?
+                .into_iter()
+                .map(|view| view.plan_id)
+                .collect())
+        })
+    }
+
     /// The province a request's agency names are read in: the one it gives, else that
     /// of the plan it names (as its tasks record it), else none.
     pub fn province_for(
@@ -121,7 +136,22 @@ impl Queries {
 
     /// The task from the projection, once it has reached `min_version` (0: as it is; a
     /// task the projection has not seen yet is read from the stream).
-    pub async fn task(&self, task_id: TaskId, min_version: u64) -> Result<TaskSnapshot, AppError> {
+    pub async fn task(
+        &self,
+        scope: &ReadScope,
+        task_id: TaskId,
+        min_version: u64,
+    ) -> Result<TaskSnapshot, AppError> {
+        let snapshot = self.task_unscoped(task_id, min_version).await?;
+        scope.require(Some(&snapshot.plan_id))?;
+        Ok(snapshot)
+    }
+
+    async fn task_unscoped(
+        &self,
+        task_id: TaskId,
+        min_version: u64,
+    ) -> Result<TaskSnapshot, AppError> {
         let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
         let mut progress = self.shared.progress.clone();
         loop {
@@ -159,14 +189,42 @@ impl Queries {
     /// A page of tasks, once the projection has applied stream sequence `min_sequence`.
     pub async fn list_tasks(
         &self,
+        scope: &ReadScope,
         filter: &TaskFilter,
         min_sequence: u64,
     ) -> Result<TaskPage, AppError> {
         self.wait_for_sequence(min_sequence).await?;
+        if let Some(plan_id) = &filter.plan_id {
+            if !scope.admits(plan_id) {
+                return Ok(TaskPage {
+                    tasks: Vec::new(),
+                    next_page_token: None,
+                });
+            }
+        }
         match (&filter.lead, &filter.coordinator) {
-            (Some(lead), _) => return self.list_by_agency(filter, lead, true),
-            (None, Some(coordinator)) => return self.list_by_agency(filter, coordinator, false),
+            (Some(lead), _) => return self.list_by_agency(scope, filter, lead, true),
+            (None, Some(coordinator)) => {
+                return self.list_by_agency(scope, filter, coordinator, false)
+            }
             (None, None) => {}
+        }
+        if let (Some(plans), None) = (scope.only(), &filter.plan_id) {
+            // Only some plans: theirs, one after the other, paged by offset.
+            let mut found = Vec::new();
+            for plan_id in plans {
+                found.extend(
+                    self.shared
+                        .projection
+                        .list_all(&TaskQuery {
+                            plan_id: Some(plan_id.clone()),
+                            ..Default::default()
+                        })?
+                        .into_iter()
+                        .map(TaskSnapshot::from),
+                );
+            }
+            return offset_page(found, filter);
         }
         let query = TaskQuery {
             plan_id: filter.plan_id.clone(),
@@ -187,26 +245,17 @@ impl Queries {
     /// first (the lead, else the coordinator) gets `through_groups` marked.
     fn list_by_agency(
         &self,
+        scope: &ReadScope,
         filter: &TaskFilter,
         primary: &AgencyTarget,
         as_lead: bool,
     ) -> Result<TaskPage, AppError> {
         let agencies = self.shared.agencies();
-        let offset = match &filter.page_token {
-            None => 0,
-            Some(token) => token
-                .strip_prefix("g:")
-                .and_then(|offset| offset.parse::<usize>().ok())
-                .ok_or(AppError::Projection(
-                    dondoc_projection::ProjectionError::InvalidPageToken,
-                ))?,
-        };
-        let page_size = match filter.page_size {
-            0 => dondoc_projection::DEFAULT_PAGE_SIZE,
-            size => size.min(dondoc_projection::MAX_PAGE_SIZE),
-        };
         let mut found: Vec<TaskSnapshot> = Vec::new();
         for view in self.tasks_of_agency(primary, filter.plan_id.as_ref())? {
+            if !scope.admits(&view.plan_id) {
+                continue;
+            }
             let Some(assignment) = view.state.assignment.as_ref() else {
                 continue;
             };
@@ -247,12 +296,7 @@ impl Queries {
                 .map_or(0, |assignment| assignment.details.source.position);
             (snapshot.plan_id.as_str().to_owned(), position)
         });
-        let next = offset + page_size;
-        let next_page_token = (next < found.len()).then(|| format!("g:{next}"));
-        Ok(TaskPage {
-            tasks: found.into_iter().skip(offset).take(page_size).collect(),
-            next_page_token,
-        })
+        offset_page(found, filter)
     }
 
     /// Waits until the projection has applied `min_sequence`.
@@ -297,6 +341,30 @@ impl Queries {
             }
         }
     }
+}
+
+/// The page of `found` (in order) that `filter`'s offset token (`g:<offset>`) and page
+/// size ask for.
+fn offset_page(found: Vec<TaskSnapshot>, filter: &TaskFilter) -> Result<TaskPage, AppError> {
+    let offset = match &filter.page_token {
+        None => 0,
+        Some(token) => token
+            .strip_prefix("g:")
+            .and_then(|offset| offset.parse::<usize>().ok())
+            .ok_or(AppError::Projection(
+                dondoc_projection::ProjectionError::InvalidPageToken,
+            ))?,
+    };
+    let page_size = match filter.page_size {
+        0 => dondoc_projection::DEFAULT_PAGE_SIZE,
+        size => size.min(dondoc_projection::MAX_PAGE_SIZE),
+    };
+    let next = offset + page_size;
+    let next_page_token = (next < found.len()).then(|| format!("g:{next}"));
+    Ok(TaskPage {
+        tasks: found.into_iter().skip(offset).take(page_size).collect(),
+        next_page_token,
+    })
 }
 
 /// Waits (bounded) until the projection has applied `min_sequence`.

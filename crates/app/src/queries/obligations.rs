@@ -33,6 +33,7 @@ use dondoc_projection::{TaskQuery, TaskView};
 use time::OffsetDateTime;
 
 use super::{Queries, TaskSnapshot};
+use crate::access::ReadScope;
 use crate::agencies::{Agencies, AgencyRef, AgencyTarget};
 use crate::error::AppError;
 use crate::scorecard::{scorecard_of, Scorecard, ScorecardQuery};
@@ -188,30 +189,34 @@ impl Queries {
     }
 
     /// The tasks `agency` may owe something on, or (without one) those of `plan_id`, or
-    /// every task.
+    /// every task; of the plans `scope` admits.
     fn tasks_of(
         &self,
+        scope: &ReadScope,
         agency: Option<&AgencyTarget>,
         plan_id: Option<&PlanId>,
     ) -> Result<Vec<TaskView>, AppError> {
-        match agency {
-            Some(agency) => self.tasks_of_agency(agency, plan_id),
-            None => Ok(self.shared.projection.list_all(&TaskQuery {
+        let mut views = match agency {
+            Some(agency) => self.tasks_of_agency(agency, plan_id)?,
+            None => self.shared.projection.list_all(&TaskQuery {
                 plan_id: plan_id.cloned(),
                 ..Default::default()
-            })?),
-        }
+            })?,
+        };
+        views.retain(|view| scope.admits(&view.plan_id));
+        Ok(views)
     }
 
     /// One task's obligations as of `as_of` (`None`: now), once the projection has
     /// reached `min_version`.
     pub async fn task_obligations(
         &self,
+        scope: &ReadScope,
         task_id: TaskId,
         as_of: Option<OffsetDateTime>,
         min_version: u64,
     ) -> Result<TaskObligations, AppError> {
-        let task = self.task(task_id, min_version).await?;
+        let task = self.task(scope, task_id, min_version).await?;
         if task.state.assignment.is_none() {
             return Err(AppError::TaskNotFound(task_id));
         }
@@ -229,6 +234,7 @@ impl Queries {
     /// (module docs).
     pub async fn upcoming_deadlines(
         &self,
+        scope: &ReadScope,
         query: &UpcomingQuery,
         min_sequence: u64,
     ) -> Result<Upcoming, AppError> {
@@ -272,6 +278,9 @@ impl Queries {
         let last_year = in_vietnam(to).year().max(in_vietnam(now).year());
         let mut found = Vec::new();
         for view in self.tasks_of_agency(agency, None)? {
+            if !scope.admits(&view.plan_id) {
+                continue;
+            }
             let obligations =
                 self.shared
                     .obligations
@@ -301,6 +310,7 @@ impl Queries {
     /// oldest deadline first.
     pub async fn overdue_obligations(
         &self,
+        scope: &ReadScope,
         plan_id: Option<&PlanId>,
         agency: Option<&AgencyTarget>,
         min_sequence: u64,
@@ -309,7 +319,7 @@ impl Queries {
         let now = self.shared.clock.now();
         let agencies = self.shared.agencies();
         let mut found = Vec::new();
-        for view in &self.tasks_of(agency, plan_id)? {
+        for view in &self.tasks_of(scope, agency, plan_id)? {
             found.extend(
                 self.shared
                     .obligations
@@ -331,12 +341,13 @@ impl Queries {
     /// Counts per agency and period as of `query.as_of` (`scorecard.rs`).
     pub async fn scorecard(
         &self,
+        scope: &ReadScope,
         query: &ScorecardQuery,
         min_sequence: u64,
     ) -> Result<Scorecard, AppError> {
         self.wait_for_sequence(min_sequence).await?;
         let as_of = in_vietnam(query.as_of.unwrap_or_else(|| self.shared.clock.now()));
-        let views = self.tasks_of(query.agency.as_ref(), query.plan_id.as_ref())?;
+        let views = self.tasks_of(scope, query.agency.as_ref(), query.plan_id.as_ref())?;
         Ok(scorecard_of(
             &self.shared.obligations,
             views.iter().map(|view| (&view.plan_id, &view.state)),

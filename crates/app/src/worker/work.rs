@@ -92,7 +92,7 @@ impl DeadlineWorker {
             }
             let outcome = writer
                 .execute(task_id, Some(&history.plan_id), &meta, |_, _| {
-                    command.clone()
+                    Ok(command.clone())
                 })
                 .await?;
             if !outcome.unchanged {

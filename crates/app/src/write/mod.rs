@@ -216,7 +216,7 @@ impl Writer {
         task_id: TaskId,
         plan_id: Option<&PlanId>,
         meta: &CommandMeta,
-        build: impl Fn(&TaskHistory, OffsetDateTime) -> TaskCommand,
+        build: impl Fn(&TaskHistory, OffsetDateTime) -> Result<TaskCommand, AppError>,
     ) -> Result<CommandOutcome, AppError> {
         let mut attempt = 0;
         loop {
@@ -230,7 +230,7 @@ impl Writer {
             };
             self.ensure_import_settled(&history, None).await?;
             let now = self.clock.now();
-            let command = build(&history, now);
+            let command = build(&history, now)?;
             crate::access::authorize_command(
                 &meta.caller,
                 &command,

@@ -84,7 +84,10 @@ async fn two_sweepers_mark_each_overdue_obligation_exactly_once_and_catch_up_aft
     // Thousands of marks to apply: bounded by the projection's progress, not a fixed wait.
     queries.catch_up().await.unwrap();
     for task_id in summary.task_ids.iter().step_by(97) {
-        let view = queries.task(*task_id, 6).await.unwrap();
+        let view = queries
+            .task(&dondoc_app::ReadScope::all("test"), *task_id, 6)
+            .await
+            .unwrap();
         assert_eq!(view.state.overdue.len(), 5, "one mark per period");
         for mark in &view.state.overdue {
             let expected = deadline_for(&policy, mark.period, &holidays).unwrap();
