@@ -218,8 +218,15 @@ async fn one_name_in_two_provinces_is_two_agencies_counted_apart() {
         .into_inner()
         .task
         .unwrap();
-    let report = task.reports.iter().find(|report| report.period == "2023").unwrap();
-    assert_eq!((report.agency.as_str(), report.agency_id.as_str()), (NAME, QT));
+    let report = task
+        .reports
+        .iter()
+        .find(|report| report.period == "2023")
+        .unwrap();
+    assert_eq!(
+        (report.agency.as_str(), report.agency_id.as_str()),
+        (NAME, QT)
+    );
 }
 
 /// A token of `subject` with `role` (limited to `plan` when given).
