@@ -285,3 +285,36 @@ async fn commands_are_unavailable_while_nats_is_down_and_work_again_after() {
     assert_eq!(recorded.version, 2);
     assert_eq!(fixture.nats.event_count().await, 77);
 }
+
+/// Commands for one task queue in the server: sixteen clients at once on one task, none
+/// pinning a version, all succeed, each once, in some order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_clients_on_one_task_all_succeed_without_a_pinned_version() {
+    let fixture = imported().await;
+    let channel = fixture.dondoc.channel().await;
+    let task_id = fixture.task_ids[0].clone();
+    let before = fixture.nats.event_count().await;
+    let notes = (0..16).map(|client| {
+        let mut tasks = dondoc_api::TaskServiceClient::new(channel.clone());
+        let task_id = task_id.clone();
+        async move {
+            tasks
+                .record_coordination(pb::RecordCoordinationRequest {
+                    task_id,
+                    request_id: format!("crowd-{client}"),
+                    agency: "Sở Nội vụ".into(),
+                    note: format!("Phối hợp lần {client}"),
+                    expected_version: None,
+                })
+                .await
+        }
+    });
+    let outcomes = futures::future::join_all(notes).await;
+    let mut versions: Vec<u64> = outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("no ABORTED").into_inner().version)
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (2..18).collect::<Vec<u64>>(), "one version each");
+    assert_eq!(fixture.nats.event_count().await, before + 16);
+}

@@ -9,6 +9,10 @@
 //! version that is the client's conflict (ABORTED); without one the command is built
 //! and decided again on the fresh history, a bounded number of times.
 //!
+//! Commands for one task queue in this process (`TaskQueues`): one at a time per task,
+//! in arrival order, so that concurrent clients of one task do not race each other
+//! into conflicts; only another process's append can still make one lose a race.
+//!
 //! A task with events of an import that has no commit record yet takes no command
 //! (`AppError::ImportUnfinished`) but that import's own retry, which completes it: the
 //! read side holds those events back until the commit, so anything decided on them
@@ -38,6 +42,39 @@ use crate::signing::Signing;
 
 /// How often a command is built and decided again after losing a race it did not pin.
 const MAX_ATTEMPTS: usize = 5;
+
+/// A FIFO queue per task with commands in flight: a tokio mutex per task (fair, so in
+/// arrival order), kept while anyone holds or waits for it and dropped after.
+#[derive(Clone, Debug, Default)]
+struct TaskQueues {
+    queues: Arc<Mutex<std::collections::HashMap<TaskId, std::sync::Weak<tokio::sync::Mutex<()>>>>>,
+}
+
+impl TaskQueues {
+    /// Waits for `task_id`'s turn; the task's next command runs once it is dropped.
+    async fn turn(&self, task_id: TaskId) -> tokio::sync::OwnedMutexGuard<()> {
+        let queue = {
+            let mut queues = self
+                .queues
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let queue = queues
+                .get(&task_id)
+                .and_then(std::sync::Weak::upgrade)
+                .unwrap_or_else(|| {
+                    let queue = Arc::new(tokio::sync::Mutex::new(()));
+                    queues.insert(task_id, Arc::downgrade(&queue));
+                    queue
+                });
+            // Forget the tasks nobody is queued on any more, now and then.
+            if queues.len() > 1024 {
+                queues.retain(|_, queue| queue.strong_count() > 0);
+            }
+            queue
+        };
+        queue.lock_owned().await
+    }
+}
 
 /// Who sent a command, and how it must relate to the task's state.
 #[derive(Clone, Debug)]
@@ -88,6 +125,8 @@ pub(crate) struct Writer {
     /// signed by one is not the task's (skipped, as the projection quarantines it).
     signing: Arc<Signing>,
     histories: TaskHistories,
+    /// One queue per task with commands in flight (module docs).
+    queues: TaskQueues,
     /// Imports whose commit record this process has seen: they never become
     /// uncommitted again, so each is looked up in the log once.
     committed_imports: Arc<Mutex<HashSet<Uuid>>>,
@@ -115,6 +154,7 @@ impl Writer {
             clock,
             signing,
             histories: TaskHistories::default(),
+            queues: TaskQueues::default(),
             committed_imports: Arc::default(),
         }
     }
@@ -218,6 +258,8 @@ impl Writer {
         meta: &CommandMeta,
         build: impl Fn(&TaskHistory, OffsetDateTime) -> Result<TaskCommand, AppError>,
     ) -> Result<CommandOutcome, AppError> {
+        // Held until the command is answered: the task's next command waits its turn.
+        let _turn = self.queues.turn(task_id).await;
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -1,0 +1,364 @@
+//! `dondoc-bench`: the benchmark suite. It starts its own nats-server and `dondoc up`,
+//! measures the raw substrate's ceilings and dondoc's figures for the same work in the
+//! same run, and writes `results.jsonl` (appended) and `latest.md` (the table the
+//! README shows) under `bench/results/`.
+//!
+//! `--quick` runs every scenario at a size small enough for CI: it checks that the
+//! suite works and asserts nothing about speed. Speed is never asserted anywhere: the
+//! numbers are for people to read.
+//!
+//! Invariants: each ratio compares figures measured minutes apart on the same machine
+//! and nats-server, with the same fsync setting on both sides; every dondoc figure
+//! goes through gRPC over loopback TLS, as a client's call would.
+
+mod measure;
+mod raw;
+mod report;
+mod stack;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Parser;
+use dondoc_api::pb;
+
+use crate::report::{Kind, Row, RunInfo};
+use crate::stack::Stack;
+
+#[derive(Debug, Parser)]
+#[command(about = "dondoc's benchmark suite: dondoc beside the raw substrate, in one run")]
+struct Args {
+    /// Every scenario at a tiny size (CI): checks the suite runs; the figures mean
+    /// little.
+    #[arg(long)]
+    quick: bool,
+    /// Where the results go.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+    /// The dondoc binary to measure (default: the one beside this binary).
+    #[arg(long)]
+    dondoc: Option<PathBuf>,
+}
+
+/// How big each scenario is.
+struct Sizes {
+    tasks: usize,
+    commands_one_client: usize,
+    commands_per_client_16: usize,
+    commands_per_client_256: usize,
+    one_task_per_client: usize,
+    reads: usize,
+    import_rows: usize,
+    sled_events: usize,
+    fsync_settings: &'static [bool],
+}
+
+const QUICK: Sizes = Sizes {
+    tasks: 40,
+    commands_one_client: 20,
+    commands_per_client_16: 3,
+    commands_per_client_256: 0,
+    one_task_per_client: 3,
+    reads: 20,
+    import_rows: 60,
+    sled_events: 2_000,
+    fsync_settings: &[false],
+};
+
+const FULL: Sizes = Sizes {
+    tasks: 512,
+    commands_one_client: 2_000,
+    commands_per_client_16: 250,
+    commands_per_client_256: 16,
+    one_task_per_client: 60,
+    reads: 500,
+    import_rows: 10_000,
+    sled_events: 200_000,
+    fsync_settings: &[true, false],
+};
+
+fn row(
+    scenario: impl Into<String>,
+    fsync: bool,
+    kind: Kind,
+    unit: &'static str,
+    (dondoc, raw): (f64, Option<f64>),
+    target: &'static str,
+    detail: String,
+) -> Row {
+    Row {
+        scenario: scenario.into(),
+        fsync,
+        kind,
+        unit,
+        dondoc,
+        raw,
+        target,
+        detail,
+    }
+}
+
+/// Commands at 1, 16 and 256 clients across many tasks, and 16 clients on one task,
+/// beside raw OCC publishes at the same concurrency.
+async fn commands(
+    sizes: &Sizes,
+    fsync: bool,
+    rows: &mut Vec<Row>,
+    binary: &Path,
+) -> anyhow::Result<()> {
+    let stack = Stack::start(binary, fsync).await?;
+    let (tasks, _) = stack.import("bench-commands", sizes.tasks).await?;
+    let js = stack.nats.jetstream().await;
+    let runs = [
+        (1, sizes.commands_one_client),
+        (16, sizes.commands_per_client_16),
+        (256, sizes.commands_per_client_256),
+    ];
+    for (clients, per_client) in runs {
+        if per_client == 0 {
+            continue;
+        }
+        let label = format!("c{clients}-{}", u8::from(fsync));
+        let ours = stack.commands(&tasks, clients, per_client, &label).await;
+        let subjects = (tasks.len() / clients).max(1);
+        let theirs = raw::occ_publish(&js, &label, clients, per_client, subjects, None).await?;
+        rows.push(row(
+            format!("commands, {clients} client(s)"),
+            fsync,
+            Kind::Rate,
+            "/s",
+            (ours.per_second(), Some(theirs.per_second())),
+            "≥ 0.5",
+            format!(
+                "p50 {:.2} ms (raw {:.2} ms), {} failed",
+                ours.latency_ms(0.5),
+                theirs.latency_ms(0.5),
+                ours.failures
+            ),
+        ));
+        if clients == 1 {
+            rows.push(row(
+                "command latency, 1 client, p50",
+                fsync,
+                Kind::Latency,
+                "ms",
+                (ours.latency_ms(0.5), Some(theirs.latency_ms(0.5))),
+                "≥ 0.5",
+                format!("p99 {:.2} ms", ours.latency_ms(0.99)),
+            ));
+        }
+    }
+    let one_task = std::slice::from_ref(&tasks[0]);
+    let label = format!("one-{}", u8::from(fsync));
+    let ours = stack
+        .commands(one_task, 16, sizes.one_task_per_client, &label)
+        .await;
+    let theirs = raw::occ_publish(
+        &js,
+        &label,
+        16,
+        sizes.one_task_per_client,
+        1,
+        Some("bench.raw.one-task"),
+    )
+    .await?;
+    rows.push(row(
+        "16 clients on one task",
+        fsync,
+        Kind::Rate,
+        "ok/s",
+        (ours.per_second(), Some(theirs.per_second())),
+        "≥ 0.5, no ABORTED",
+        format!(
+            "{} of {} refused{}",
+            ours.failures,
+            ours.operations,
+            ours.first_failure
+                .as_deref()
+                .map_or_else(String::new, |why| format!(", e.g. {}", shorten(why)))
+        ),
+    ));
+    Ok(())
+}
+
+/// An import, reads and statistics at its size, memory and disk, a projection
+/// rebuild, and the raw sled apply.
+async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::Result<()> {
+    let fsync = sizes.fsync_settings[0];
+    let mut stack = Stack::start(binary, fsync).await?;
+    let js = stack.nats.jetstream().await;
+    let (rss_before, disk_before) = (stack.rss_bytes(), stack.projection_bytes());
+    let (tasks, took) = stack.import("bench-size", sizes.import_rows).await?;
+    let (rss_after, disk_after) = (stack.rss_bytes(), stack.projection_bytes());
+    let raw_serial =
+        raw::occ_publish(&js, "import-raw", 1, sizes.import_rows.min(2_000), 64, None).await?;
+    let rows_per_second = tasks.len() as f64 / took.as_secs_f64();
+    rows.push(row(
+        format!("import, {} rows", sizes.import_rows),
+        fsync,
+        Kind::Rate,
+        "rows/s",
+        (rows_per_second, Some(raw_serial.per_second())),
+        "–",
+        "raw: OCC publishes, 1 client".to_owned(),
+    ));
+    let get = stack.get_task(&tasks, sizes.reads).await;
+    rows.push(row(
+        format!("GetTask p50, {} tasks", tasks.len()),
+        fsync,
+        Kind::Latency,
+        "ms",
+        (get.latency_ms(0.5), None),
+        "< 2 ms at 100k",
+        format!("p99 {:.2} ms", get.latency_ms(0.99)),
+    ));
+    let reads: [(&str, &'static str); 4] = [
+        ("ListTasks p50 (page of 50)", "< 2 ms at 100k"),
+        ("GetScorecard p50 (the plan)", "< 20 ms at 100k"),
+        ("ListOverdue p50 (an agency)", "< 20 ms at 100k"),
+        (
+            "ListUpcomingDeadlines p50 (an agency, 30 days)",
+            "< 20 ms at 100k",
+        ),
+    ];
+    for (which, (name, target)) in reads.into_iter().enumerate() {
+        let measured = stack
+            .read(sizes.reads.min(100), move |mut client| async move {
+                let answered = match which {
+                    0 => client
+                        .list_tasks(pb::ListTasksRequest {
+                            plan_id: "bench-size".into(),
+                            page_size: 50,
+                            ..Default::default()
+                        })
+                        .await
+                        .map(drop),
+                    1 => client
+                        .get_scorecard(pb::GetScorecardRequest {
+                            plan_id: "bench-size".into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .map(drop),
+                    2 => client
+                        .list_overdue(pb::ListOverdueRequest {
+                            agency: "quang-ngai-so-tttt".into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .map(drop),
+                    _ => client
+                        .list_upcoming_deadlines(pb::ListUpcomingDeadlinesRequest {
+                            agency: "quang-ngai-so-tttt".into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .map(drop),
+                };
+                answered.map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+            })
+            .await;
+        rows.push(row(
+            format!("{name}, {} tasks", tasks.len()),
+            fsync,
+            Kind::Latency,
+            "ms",
+            (measured.latency_ms(0.5), None),
+            target,
+            match &measured.first_failure {
+                None => format!("p99 {:.2} ms", measured.latency_ms(0.99)),
+                Some(why) => format!("{} failed: {}", measured.failures, shorten(why)),
+            },
+        ));
+    }
+    // The slope: what the import added, per task and per event (its events are one
+    // assignment per task).
+    let imported = tasks.len().max(1) as f64;
+    rows.push(row(
+        "RSS added per 10k tasks",
+        fsync,
+        Kind::Size,
+        "MB",
+        (
+            rss_after.saturating_sub(rss_before) as f64 / imported * 1e4 / 1e6,
+            None,
+        ),
+        "< 6 MB (600 MB at 1M)",
+        format!(
+            "{:.0} MB before, {:.0} MB after {} tasks",
+            rss_before as f64 / 1e6,
+            rss_after as f64 / 1e6,
+            tasks.len()
+        ),
+    ));
+    rows.push(row(
+        "sled bytes added per event",
+        fsync,
+        Kind::Size,
+        "B",
+        (
+            disk_after.saturating_sub(disk_before) as f64 / imported,
+            None,
+        ),
+        "< 1.5 KB",
+        format!("{} assignment events", tasks.len()),
+    ));
+    let (took, applied) = stack.rebuild().await?;
+    let raw_apply = tokio::task::spawn_blocking({
+        let events = sizes.sled_events;
+        move || raw::sled_apply(events, events / 10)
+    })
+    .await
+    .context("the raw sled apply")??;
+    rows.push(row(
+        "projection rebuild",
+        fsync,
+        Kind::Rate,
+        "events/s",
+        (applied as f64 / took.as_secs_f64(), Some(raw_apply)),
+        "≥ 0.7",
+        format!(
+            "{applied} stream messages in {:.1} s; raw: {} events, sled batches of 256",
+            took.as_secs_f64(),
+            sizes.sled_events
+        ),
+    ));
+    Ok(())
+}
+
+/// At most 80 characters of an error, for a table cell.
+fn shorten(text: &str) -> String {
+    let cut: String = text.chars().take(80).collect();
+    cut.replace('|', "/")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let binary = match args.dondoc {
+        Some(binary) => binary,
+        None => std::env::current_exe()?
+            .parent()
+            .context("the bench binary's folder")?
+            .join("dondoc"),
+    };
+    anyhow::ensure!(
+        binary.exists(),
+        "{} not found: build it first (cargo build --release -p dondoc), or give --dondoc",
+        binary.display()
+    );
+    let (sizes, mode) = if args.quick {
+        (&QUICK, "quick")
+    } else {
+        (&FULL, "full")
+    };
+    let info = RunInfo::now(mode);
+    let mut rows = Vec::new();
+    for &fsync in sizes.fsync_settings {
+        commands(sizes, fsync, &mut rows, &binary).await?;
+    }
+    at_size(sizes, &mut rows, &binary).await?;
+    report::write(&args.out, &info, &rows)?;
+    println!("{}", report::markdown(&info, &rows));
+    Ok(())
+}

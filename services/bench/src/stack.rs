@@ -1,0 +1,217 @@
+//! The system under test: a real nats-server (fsync per write or not) and a real
+//! `dondoc up` on it, loaded with a synthetic plan through the API, and its gRPC
+//! clients; what the scenarios measure on it.
+//!
+//! Invariant: every figure here goes through gRPC over loopback TLS with the operator
+//! token, as an agency system's call would.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use dondoc_api::client::ApiChannel;
+use dondoc_api::{pb, TaskServiceClient};
+use dondoc_test_support::{DondocProcess, TestNats};
+
+use crate::measure::{run_clients, Measured};
+
+/// The synthetic plan: `rows` tasks led by the Sở TT&TT with the Sở Nội vụ
+/// coordinating, over 2023–2025 (so they owe quarterly and yearly reports).
+pub fn appendix(rows: usize) -> String {
+    let mut text = String::from("TT\tTên nhiệm vụ\tCơ quan chủ trì\tCơ quan phối hợp\tThời gian\n");
+    for row in 1..=rows {
+        text.push_str(&format!(
+            "{row}\tNhiệm vụ số {row}: triển khai nền tảng số\tSở TT&TT\tSở Nội vụ\t2023-2025\n"
+        ));
+    }
+    text
+}
+
+pub struct Stack {
+    pub nats: TestNats,
+    pub dondoc: DondocProcess,
+    binary: PathBuf,
+    data: tempfile::TempDir,
+    channel: ApiChannel,
+}
+
+impl Stack {
+    pub async fn start(binary: &Path, fsync: bool) -> anyhow::Result<Self> {
+        let nats = if fsync {
+            TestNats::start()
+        } else {
+            TestNats::start_without_fsync()
+        };
+        let data = tempfile::tempdir()?;
+        let dondoc = DondocProcess::up(
+            binary,
+            &nats.url(),
+            data.path(),
+            &["--no-sample", "--no-worker"],
+        );
+        let channel = dondoc.connector().connect().await;
+        Ok(Self {
+            nats,
+            dondoc,
+            binary: binary.to_owned(),
+            data,
+            channel,
+        })
+    }
+
+    pub fn client(&self) -> TaskServiceClient<ApiChannel> {
+        TaskServiceClient::new(self.channel.clone())
+    }
+
+    /// Imports the synthetic plan `plan_id` with `rows` rows: its task ids and how long
+    /// the import took.
+    pub async fn import(
+        &self,
+        plan_id: &str,
+        rows: usize,
+    ) -> anyhow::Result<(Vec<String>, Duration)> {
+        let started = Instant::now();
+        let response = self
+            .client()
+            .import_plan(pb::ImportPlanRequest {
+                plan_id: plan_id.to_owned(),
+                plan_year: 2023,
+                source_name: format!("{plan_id}.tsv"),
+                content: appendix(rows),
+                request_id: format!("import-{plan_id}"),
+                province: "Quảng Ngãi".to_owned(),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("importing {rows} rows"))?
+            .into_inner();
+        Ok((response.task_ids, started.elapsed()))
+    }
+
+    /// `clients` clients each recording `per_client` coordination notes, client `c` on
+    /// task `tasks[c % len]` onward (its own tasks while there are enough).
+    pub async fn commands(
+        &self,
+        tasks: &[String],
+        clients: usize,
+        per_client: usize,
+        label: &str,
+    ) -> Measured {
+        let tasks = tasks.to_vec();
+        let client = self.client();
+        let label = label.to_owned();
+        run_clients(clients, per_client, move |c, index| {
+            let (mut client, tasks, label) = (client.clone(), tasks.clone(), label.clone());
+            async move {
+                let spread = (tasks.len() / clients.max(1)).max(1);
+                let task = &tasks[(c * spread + index % spread) % tasks.len()];
+                client
+                    .record_coordination(pb::RecordCoordinationRequest {
+                        task_id: task.clone(),
+                        request_id: format!("{label}-{c}-{index}"),
+                        agency: "Sở Nội vụ".to_owned(),
+                        note: format!("Đã phối hợp, lần {index}"),
+                        expected_version: None,
+                    })
+                    .await
+                    .map(drop)
+                    .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+            }
+        })
+        .await
+    }
+
+    /// GetTask `count` times, one client, over `tasks` in turn.
+    pub async fn get_task(&self, tasks: &[String], count: usize) -> Measured {
+        let (tasks, client) = (tasks.to_vec(), self.client());
+        run_clients(1, count, move |_, index| {
+            let (mut client, task) = (client.clone(), tasks[index % tasks.len()].clone());
+            async move {
+                client
+                    .get_task(pb::GetTaskRequest {
+                        task_id: task,
+                        min_version: 0,
+                    })
+                    .await
+                    .map(drop)
+                    .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+            }
+        })
+        .await
+    }
+
+    /// One read `count` times, one client.
+    pub async fn read<F, Fut>(&self, count: usize, read: F) -> Measured
+    where
+        F: Fn(TaskServiceClient<ApiChannel>) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send,
+    {
+        let client = self.client();
+        run_clients(1, count, move |_, _| read.clone()(client.clone())).await
+    }
+
+    /// The dondoc process's resident memory, in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.dondoc.pid()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    /// The sled projection's size on disk, in bytes.
+    pub fn projection_bytes(&self) -> u64 {
+        dir_size(&self.data.path().join("projection"))
+    }
+
+    /// Stops dondoc, wipes its projection, starts it again and waits until the read
+    /// model has applied the whole stream: how long the rebuild took, and how many
+    /// stream messages it applied.
+    pub async fn rebuild(&mut self) -> anyhow::Result<(Duration, u64)> {
+        let last = self.nats.last_sequence().await;
+        self.dondoc.terminate();
+        std::fs::remove_dir_all(self.data.path().join("projection"))
+            .context("wiping the projection")?;
+        let started = Instant::now();
+        self.dondoc = DondocProcess::up(
+            &self.binary,
+            &self.nats.url(),
+            self.data.path(),
+            &["--no-sample", "--no-worker"],
+        );
+        self.channel = self.dondoc.connector().connect().await;
+        loop {
+            let caught_up = self
+                .client()
+                .list_tasks(pb::ListTasksRequest {
+                    page_size: 1,
+                    min_sequence: last,
+                    ..Default::default()
+                })
+                .await;
+            if caught_up.is_ok() {
+                return Ok((started.elapsed(), last));
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(3600),
+                "the rebuild did not finish in an hour"
+            );
+        }
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.metadata() {
+            Ok(metadata) if metadata.is_dir() => dir_size(&entry.path()),
+            Ok(metadata) => metadata.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
