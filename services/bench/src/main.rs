@@ -47,6 +47,8 @@ struct Sizes {
     commands_per_client_16: usize,
     commands_per_client_256: usize,
     one_task_per_client: usize,
+    /// Events on the long task before commands are timed on it.
+    history: usize,
     reads: usize,
     import_rows: usize,
     sled_events: usize,
@@ -59,6 +61,7 @@ const QUICK: Sizes = Sizes {
     commands_per_client_16: 3,
     commands_per_client_256: 0,
     one_task_per_client: 3,
+    history: 30,
     reads: 20,
     import_rows: 60,
     sled_events: 2_000,
@@ -71,6 +74,7 @@ const FULL: Sizes = Sizes {
     commands_per_client_16: 250,
     commands_per_client_256: 16,
     one_task_per_client: 60,
+    history: 2_000,
     reads: 500,
     import_rows: 10_000,
     sled_events: 200_000,
@@ -178,6 +182,41 @@ async fn commands(
                 .map_or_else(String::new, |why| format!(", e.g. {}", shorten(why)))
         ),
     ));
+    // Cost per command against the task's history: a fresh task and one with
+    // `history` events, the same commands on each.
+    if fsync == sizes.fsync_settings[0] {
+        let (fresh, long) = (&tasks[1], &tasks[2]);
+        let label = format!("history-{}", u8::from(fsync));
+        stack
+            .commands(std::slice::from_ref(long), 1, sizes.history, &label)
+            .await;
+        let timed = sizes.commands_one_client.min(200);
+        let on_fresh = stack
+            .commands(
+                std::slice::from_ref(fresh),
+                1,
+                timed,
+                &format!("{label}-fresh"),
+            )
+            .await;
+        let on_long = stack
+            .commands(
+                std::slice::from_ref(long),
+                1,
+                timed,
+                &format!("{label}-long"),
+            )
+            .await;
+        rows.push(row(
+            format!("command p50 on a task with {} events", sizes.history),
+            fsync,
+            Kind::Latency,
+            "ms",
+            (on_long.latency_ms(0.5), Some(on_fresh.latency_ms(0.5))),
+            "≥ 0.8 (within 20%)",
+            format!("raw column: the same {timed} commands timed on a fresh task"),
+        ));
+    }
     Ok(())
 }
 
@@ -302,6 +341,34 @@ async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::R
         ),
         "< 1.5 KB",
         format!("{} assignment events", tasks.len()),
+    ));
+    let events = stack.nats.event_count().await.max(1);
+    let (replay_took, replayed) = stack.replay().await?;
+    let verify_took = stack.verify().await?;
+    let (consumed_per_second, _) = raw::consume(&js).await?;
+    rows.push(row(
+        "audit replay",
+        fsync,
+        Kind::Rate,
+        "events/s",
+        (
+            replayed as f64 / replay_took.as_secs_f64(),
+            Some(consumed_per_second),
+        ),
+        "–",
+        format!("{replayed} events; raw: an ordered consumer over the raw stream"),
+    ));
+    rows.push(row(
+        "audit verify",
+        fsync,
+        Kind::Rate,
+        "records/s",
+        (
+            events as f64 / verify_took.as_secs_f64(),
+            Some(consumed_per_second),
+        ),
+        "–",
+        format!("{:.2} s for the whole log", verify_took.as_secs_f64()),
     ));
     let (took, applied) = stack.rebuild().await?;
     let raw_apply = tokio::task::spawn_blocking({

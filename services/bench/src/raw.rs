@@ -107,6 +107,28 @@ pub async fn occ_publish(
     .await)
 }
 
+/// Reads every message of the raw stream with an ordered consumer: messages/s.
+pub async fn consume(js: &jetstream::Context) -> anyhow::Result<(f64, u64)> {
+    use futures::StreamExt;
+    let stream = js.get_stream("BENCH_RAW").await.context("the raw stream")?;
+    let total = stream.cached_info().state.messages;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig::default())
+        .await
+        .context("an ordered consumer")?;
+    let started = Instant::now();
+    let mut messages = consumer.messages().await.context("consuming")?;
+    let mut read = 0;
+    while read < total {
+        match messages.next().await {
+            Some(Ok(_)) => read += 1,
+            Some(Err(error)) => anyhow::bail!("consuming: {error}"),
+            None => break,
+        }
+    }
+    Ok((read as f64 / started.elapsed().as_secs_f64(), read))
+}
+
 /// Applies `events` events to `tasks` JSON views in a sled tree, reading each view,
 /// appending to it and writing it back, one `sled::Batch` per 256 events: events/s.
 pub fn sled_apply(events: usize, tasks: usize) -> anyhow::Result<f64> {

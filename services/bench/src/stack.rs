@@ -121,6 +121,38 @@ impl Stack {
         .await
     }
 
+    /// Replays the whole log through the audit service: how long, and how many events.
+    pub async fn replay(&self) -> anyhow::Result<(Duration, u64)> {
+        let mut audit = dondoc_api::AuditServiceClient::new(self.channel.clone());
+        let started = Instant::now();
+        let mut stream = audit
+            .replay(pb::ReplayRequest::default())
+            .await
+            .context("replaying the log")?
+            .into_inner();
+        let mut events = 0;
+        while stream
+            .message()
+            .await
+            .context("the replay stream")?
+            .is_some()
+        {
+            events += 1;
+        }
+        Ok((started.elapsed(), events))
+    }
+
+    /// Verifies the whole log through the audit service: how long it took.
+    pub async fn verify(&self) -> anyhow::Result<Duration> {
+        let mut audit = dondoc_api::AuditServiceClient::new(self.channel.clone());
+        let started = Instant::now();
+        audit
+            .verify(pb::VerifyRequest::default())
+            .await
+            .context("verifying the log")?;
+        Ok(started.elapsed())
+    }
+
     /// GetTask `count` times, one client, over `tasks` in turn.
     pub async fn get_task(&self, tasks: &[String], count: usize) -> Measured {
         let (tasks, client) = (tasks.to_vec(), self.client());
