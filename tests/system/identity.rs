@@ -8,7 +8,7 @@ use dondoc_api::pb;
 use dondoc_api::{AuditServiceClient, TaskServiceClient};
 use tonic::Code;
 
-use crate::support::{cli, spawn_dondoc_with, Dondoc, TestNats};
+use crate::support::{issue_token as token, spawn_dondoc_with, Dondoc, TestNats};
 
 const QT: &str = "quang-tri-so-tttt";
 const QN: &str = "quang-ngai-so-tttt";
@@ -227,25 +227,6 @@ async fn one_name_in_two_provinces_is_two_agencies_counted_apart() {
         (report.agency.as_str(), report.agency_id.as_str()),
         (NAME, QT)
     );
-}
-
-/// A token of `subject` with `role` (limited to `plan` when given).
-fn token(dondoc: &Dondoc, subject: &str, role: &str, plan: Option<&str>) -> String {
-    let data_dir = dondoc.data_dir();
-    let mut args = vec![
-        "auth",
-        "issue",
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-        "--agency",
-        subject,
-        "--role",
-        role,
-    ];
-    if let Some(plan) = plan {
-        args.extend(["--plan", plan]);
-    }
-    cli().stdout(&args).trim().to_owned()
 }
 
 async fn channel(dondoc: &Dondoc, token: &str) -> ApiChannel {

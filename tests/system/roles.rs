@@ -8,7 +8,7 @@ use dondoc_api::pb;
 use dondoc_api::{AuditServiceClient, TaskServiceClient};
 use tonic::{Code, Status};
 
-use crate::support::{cli, import_seed_004, seed_004_text, spawn_dondoc, Dondoc, TestNats};
+use crate::support::{import_seed_004, issue_token, seed_004_text, spawn_dondoc, Dondoc, TestNats};
 
 /// (role, the token's subject): the lead and the coordinator of seed 004's row 1.1.
 const ROLES: [(&str, &str); 6] = [
@@ -20,21 +20,10 @@ const ROLES: [(&str, &str); 6] = [
     ("operator", "van-hanh"),
 ];
 
+/// A token of `subject` as `role`; a plan owner's covers seed 004's plan `qng`.
 fn token(dondoc: &Dondoc, role: &str, subject: &str) -> String {
-    let mut args = vec![
-        "auth",
-        "issue",
-        "--data-dir",
-        dondoc.data_dir().to_str().unwrap(),
-        "--agency",
-        subject,
-        "--role",
-        role,
-    ];
-    if role == "plan_owner" {
-        args.extend(["--plan", "qng"]);
-    }
-    cli().stdout(&args).trim().to_owned()
+    let plan = (role == "plan_owner").then_some("qng");
+    issue_token(dondoc, subject, role, plan)
 }
 
 /// What one call answered: OK, or its code and message.

@@ -116,3 +116,22 @@ pub fn report(
         expected_version,
     }
 }
+
+/// A token of `subject` with `role` (limited to `plan` when given).
+pub fn issue_token(dondoc: &Dondoc, subject: &str, role: &str, plan: Option<&str>) -> String {
+    let data_dir = dondoc.data_dir();
+    let mut args = vec![
+        "auth",
+        "issue",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--agency",
+        subject,
+        "--role",
+        role,
+    ];
+    if let Some(plan) = plan {
+        args.extend(["--plan", plan]);
+    }
+    cli().stdout(&args).trim().to_owned()
+}
