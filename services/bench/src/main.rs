@@ -371,6 +371,21 @@ async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::R
         format!("{:.2} s for the whole log", verify_took.as_secs_f64()),
     ));
     let (took, applied) = stack.rebuild().await?;
+    // After a restart the import's transient memory is gone: what the tasks cost at rest
+    // (a fresh process that rebuilt its projection and has served one read).
+    rows.push(row(
+        "RSS per 10k tasks after a restart",
+        fsync,
+        Kind::Size,
+        "MB",
+        (stack.rss_bytes() as f64 / imported * 1e4 / 1e6, None),
+        "< 6 MB (600 MB at 1M)",
+        format!(
+            "{:.0} MB in all, {} tasks, projection rebuilt",
+            stack.rss_bytes() as f64 / 1e6,
+            tasks.len()
+        ),
+    ));
     let raw_apply = tokio::task::spawn_blocking({
         let events = sizes.sled_events;
         move || raw::sled_apply(events, events / 10)
