@@ -313,7 +313,7 @@ pub(crate) fn acting_name(
     agencies: &Agencies,
     state: &TaskState,
     plan: &PlanId,
-    action: &'static str,
+    (field, action): (&str, &'static str),
     written: Option<&str>,
     named_as_agency: bool,
 ) -> Result<String, AppError> {
@@ -321,7 +321,7 @@ pub(crate) fn acting_name(
         return match written.map(AgencyName::parse) {
             None => Ok(caller.subject.clone()),
             Some(Ok(name)) if named_as_agency => {
-                Ok(agencies.in_task(state, plan, "agency", &name)?.to_string())
+                Ok(agencies.in_task(state, plan, field, &name)?.to_string())
             }
             Some(_) => Ok(written.unwrap_or_default().to_owned()),
         };
@@ -331,7 +331,7 @@ pub(crate) fn acting_name(
     };
     let named = AgencyName::parse(written)
         .ok()
-        .and_then(|name| agencies.in_task(state, plan, "agency", &name).ok())
+        .and_then(|name| agencies.in_task(state, plan, field, &name).ok())
         .map(|name| agencies.identify(state, plan, &name));
     if named.is_some_and(|named| named.id == own.id) {
         return Ok(own.name.to_string());

@@ -114,6 +114,35 @@ impl ProjectionStore {
         }
     }
 
+    /// The plans in which some task names `agency` as lead or coordinator, read from the
+    /// index keys alone (no view is decoded): one seek per plan.
+    pub fn plans_naming(
+        &self,
+        agency: &AgencyName,
+    ) -> Result<std::collections::BTreeSet<PlanId>, ProjectionError> {
+        let prefix = agency_prefix(agency);
+        let mut plans = std::collections::BTreeSet::new();
+        for tree in [&self.by_lead, &self.by_coordinator] {
+            let mut from = prefix.clone();
+            while let Some(entry) = tree.range(from.clone()..).next() {
+                let (key, _) = entry.map_err(|source| ProjectionError::Storage {
+                    action: "reading an agency index",
+                    source,
+                })?;
+                let Some(rest) = key.strip_prefix(prefix.as_slice()) else {
+                    break;
+                };
+                let plan = rest.split(|byte| *byte == 0).next().unwrap_or_default();
+                if let Ok(plan_id) = std::str::from_utf8(plan).map(PlanId::parse) {
+                    plans.extend(plan_id.ok());
+                }
+                // The next plan: past every key of this one (`plan \0 …` < `plan \x01`).
+                from = [prefix.as_slice(), plan, &[1]].concat();
+            }
+        }
+        Ok(plans)
+    }
+
     /// One page of tasks matching `query`.
     pub fn list(&self, query: &TaskQuery) -> Result<TaskPage, ProjectionError> {
         let page_size = match query.page_size {

@@ -233,6 +233,37 @@ fn lists_by_plan_in_appendix_order_with_page_tokens() {
 }
 
 #[test]
+fn the_plans_naming_an_agency_come_from_the_index_keys() {
+    let (_dir, store) = open_store();
+    for (sequence, envelope) in [
+        assigned_envelope("p", 0, &["Sở TT&TT"], &[]),
+        assigned_envelope("p", 1, &["Sở TT&TT"], &[]),
+        assigned_envelope("p-2", 0, &["Sở Y tế"], &["sở tt&tt"]),
+        assigned_envelope("q", 0, &["Sở Y tế"], &[]),
+    ]
+    .iter()
+    .enumerate()
+    {
+        store.apply(sequence as u64 + 1, envelope).unwrap();
+    }
+    let plans = |name: &str| -> Vec<String> {
+        store
+            .plans_naming(&AgencyName::parse(name).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|plan| plan.to_string())
+            .collect()
+    };
+    assert_eq!(
+        plans("Sở TT&TT"),
+        ["p", "p-2"],
+        "as lead, then as coordinator"
+    );
+    assert_eq!(plans("Sở Y tế"), ["p-2", "q"]);
+    assert!(plans("Sở Nội vụ").is_empty());
+}
+
+#[test]
 fn filters_by_lead_and_coordinator_case_insensitively() {
     let (_dir, store) = open_store();
     store

@@ -88,7 +88,7 @@ pub async fn occ_publish(
                     }
                     Err(_) => {
                         // Wrong last sequence: learn the subject's, then try again.
-                        let mut stream = js
+                        let stream = js
                             .get_stream("BENCH_RAW")
                             .await
                             .map_err(|error| error.to_string())?;
@@ -96,7 +96,6 @@ pub async fn occ_publish(
                             .get_last_raw_message_by_subject(&subject)
                             .await
                             .map_err(|error| error.to_string())?;
-                        let _ = stream.info().await;
                         last.lock().await.insert(subject.clone(), message.sequence);
                     }
                 }

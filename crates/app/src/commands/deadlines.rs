@@ -98,7 +98,7 @@ impl Commands {
                     agencies,
                     &history.state,
                     &history.plan_id,
-                    "grant an extension",
+                    ("granted_by", "grant an extension"),
                     extension.granted_by.as_deref(),
                     false,
                 )?;
@@ -152,7 +152,7 @@ impl Commands {
                         agencies,
                         &history.state,
                         &history.plan_id,
-                        "ask for a report",
+                        ("requested_by", "ask for a report"),
                         request.requested_by.as_ref().map(AgencyName::as_str),
                         true,
                     )?)?,

@@ -96,17 +96,23 @@ impl Queries {
         self.shared.agencies()
     }
 
-    /// What `caller` may read (`access.rs`): an agency's plans are those of the tasks
-    /// that name it or a group of its province that lists it.
+    /// What `caller` may read (`access.rs`): an agency's plans are those whose tasks
+    /// name it or a group of its province that lists it. Read from the agency indexes'
+    /// keys, and one view per plan for its province: this runs on every read.
     pub fn read_scope(&self, caller: &Caller) -> Result<ReadScope, AppError> {
         let agencies = self.shared.agencies();
         read_scope(caller, agencies, |agency| {
             let target = agencies.target_of(agency.clone());
-            Ok(self
-                .tasks_of_agency(&target, None)?
-                .into_iter()
-                .map(|view| view.plan_id)
-                .collect())
+            let mut plans = std::collections::BTreeSet::new();
+            for name in target.index_names().unwrap_or_default() {
+                for plan in self.shared.projection.plans_naming(&name)? {
+                    let province = self.province_for("", Some(&plan))?;
+                    if target.is_or_has(&agencies.identify_in(province.as_deref(), &plan, &name)) {
+                        plans.insert(plan);
+                    }
+                }
+            }
+            Ok(plans)
         })
     }
 
