@@ -238,15 +238,44 @@ async fn overdue_by_plan_lists_the_past_periods() {
     let overdue = |plan_id: &str, agency: &str| pb::ListOverdueRequest {
         plan_id: plan_id.into(),
         agency: agency.into(),
-        min_sequence: 0,
-        province: String::new(),
+        ..Default::default()
     };
-    let qti = stack
-        .client
-        .list_overdue(overdue(QTI, ""))
-        .await
-        .unwrap()
-        .into_inner();
+    // Every page of a list, `page_size` obligations at a time (0: the default).
+    async fn all_pages(
+        client: &mut TaskServiceClient<ApiChannel>,
+        mut request: pb::ListOverdueRequest,
+        page_size: u32,
+    ) -> pb::ListOverdueResponse {
+        request.page_size = page_size;
+        let mut all = client
+            .list_overdue(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        let mut pages = 1;
+        while !all.next_page_token.is_empty() {
+            assert!(
+                all.obligations.len() >= page_size as usize * pages,
+                "only the last page is short"
+            );
+            request.page_token = std::mem::take(&mut all.next_page_token);
+            let next = client
+                .list_overdue(request.clone())
+                .await
+                .unwrap()
+                .into_inner();
+            all.obligations.extend(next.obligations);
+            all.next_page_token = next.next_page_token;
+            pages += 1;
+        }
+        all
+    }
+    let client = &mut stack.client;
+    let qti = all_pages(client, overdue(QTI, ""), 0).await;
+    // Pages of 17 list the same, in the same order.
+    let paged = all_pages(client, overdue(QTI, ""), 17).await;
+    assert_eq!(paged.obligations, qti.obligations);
+    assert!(qti.obligations.len() > 500, "more than one default page");
     assert!(qti.as_of.starts_with("2024-03-20T09:0"), "{}", qti.as_of);
     let mut periods: Vec<&str> = qti
         .obligations
@@ -270,12 +299,7 @@ async fn overdue_by_plan_lists_the_past_periods() {
         .all(|obligation| obligation.status == "overdue" && obligation.plan_id == QTI));
 
     // Seed 004's plan under the default preset: its 2023 periods, its own deadlines.
-    let qng = stack
-        .client
-        .list_overdue(overdue(QNG, ""))
-        .await
-        .unwrap()
-        .into_inner();
+    let qng = all_pages(client, overdue(QNG, ""), 0).await;
     assert!(qng
         .obligations
         .iter()
@@ -288,22 +312,12 @@ async fn overdue_by_plan_lists_the_past_periods() {
     assert_eq!(q2.due, "2023-06-27T00:00:00+07:00", "moved past a weekend");
 
     // Without a plan: both; with an agency: only what it owes.
-    let all = stack
-        .client
-        .list_overdue(overdue("", ""))
-        .await
-        .unwrap()
-        .into_inner();
+    let all = all_pages(client, overdue("", ""), 0).await;
     assert_eq!(
         all.obligations.len(),
         qti.obligations.len() + qng.obligations.len()
     );
-    let tttt = stack
-        .client
-        .list_overdue(overdue(QTI, "Sở TT&TT"))
-        .await
-        .unwrap()
-        .into_inner();
+    let tttt = all_pages(client, overdue(QTI, "Sở TT&TT"), 0).await;
     assert!(!tttt.obligations.is_empty());
     assert!(tttt.obligations.len() < qti.obligations.len());
     assert!(tttt
@@ -680,8 +694,8 @@ async fn bad_instants_and_fields_are_invalid_arguments_naming_the_field() {
         from: from.into(),
         to: to.into(),
         within_days,
-        min_sequence: 0,
         province: "Quảng Trị".into(),
+        ..Default::default()
     };
     let client = &mut stack.client;
     for (request, field) in [

@@ -150,6 +150,17 @@ pub struct AgencyDirectory {
 }
 
 impl AgencyDirectory {
+    /// A text that differs whenever the directory's content does (every province, in
+    /// order, as parsed): what derived statistics record, so that they are derived
+    /// again under another directory.
+    pub fn fingerprint(&self) -> String {
+        // The entries, not the lookup maps (a HashMap's order differs between runs).
+        self.provinces
+            .iter()
+            .map(|province| format!("{}: {:?}\n", province.name, province.entries))
+            .collect()
+    }
+
     /// Parses one province file (format: `deploy/agencies/README.md`).
     ///
     /// # Errors

@@ -3,8 +3,8 @@
 //! answer (`convert.rs`). No rule lives here.
 
 use dondoc_app::{
-    Commands, DeadlineExtension, ImportPlan, Imports, Queries, ReadScope, ReportRequestInput,
-    TaskFilter, UpcomingQuery,
+    Commands, DeadlineExtension, ImportPlan, Imports, PageRequest, Queries, ReadScope,
+    ReportRequestInput, TaskFilter, UpcomingQuery,
 };
 use dondoc_domain::{
     check_text, limits, rfc3339, Duty, InvalidInput, PlanId, ReportingPeriod, RequestId,
@@ -45,6 +45,14 @@ impl TaskApi {
 
 fn task_id(raw: &str) -> Result<TaskId, Status> {
     TaskId::parse(raw).map_err(invalid)
+}
+
+/// A deadline list's page: its size (0: the default) and the previous page's token.
+fn page_request(page_size: u32, page_token: &str) -> PageRequest {
+    PageRequest {
+        page_size: usize::try_from(page_size).unwrap_or(usize::MAX),
+        page_token: Some(page_token.to_owned()).filter(|token| !token.is_empty()),
+    }
 }
 
 #[tonic::async_trait]
@@ -359,7 +367,12 @@ impl pb::task_service_server::TaskService for TaskApi {
         };
         let upcoming = self
             .queries
-            .upcoming_deadlines(&scope, &query, request.min_sequence)
+            .upcoming_deadlines(
+                &scope,
+                &query,
+                &page_request(request.page_size, &request.page_token),
+                request.min_sequence,
+            )
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListUpcomingDeadlinesResponse {
@@ -377,6 +390,7 @@ impl pb::task_service_server::TaskService for TaskApi {
                 .iter()
                 .map(convert::task_obligation)
                 .collect(),
+            next_page_token: upcoming.next_page_token.unwrap_or_default(),
         }))
     }
 
@@ -404,13 +418,19 @@ impl pb::task_service_server::TaskService for TaskApi {
                 &scope,
                 plan_id.as_ref(),
                 agency.as_ref(),
+                &page_request(request.page_size, &request.page_token),
                 request.min_sequence,
             )
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ListOverdueResponse {
             as_of: rfc3339(as_of),
-            obligations: found.iter().map(convert::task_obligation).collect(),
+            obligations: found
+                .obligations
+                .iter()
+                .map(convert::task_obligation)
+                .collect(),
+            next_page_token: found.next_page_token.unwrap_or_default(),
         }))
     }
 

@@ -130,6 +130,11 @@ pub struct Agencies {
 }
 
 impl Agencies {
+    /// Differs whenever the directory does (`AgencyDirectory::fingerprint`).
+    pub fn fingerprint(&self) -> String {
+        self.directory.fingerprint()
+    }
+
     pub fn new(directory: AgencyDirectory) -> Self {
         let groups_by_member = index_groups(&directory);
         Self {

@@ -24,7 +24,7 @@ use std::time::Duration;
 use dondoc_domain::{CheckpointBuilder, DeploymentKey, TaskId};
 use dondoc_eventlog::{EventLog, LogError, LogRecord};
 use dondoc_projection::ApplyOutcome;
-use dondoc_projection::{ProjectionError, ProjectionStore, Quarantined};
+use dondoc_projection::{ProjectionBatch, ProjectionError, ProjectionStore, Quarantined};
 use futures::StreamExt;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
@@ -38,6 +38,9 @@ const RETRY_PAUSE_MAX: Duration = Duration::from_secs(5);
 /// Change notifications buffered per subscriber; one that falls further behind is told
 /// it lagged (and the deadline worker rebuilds its agenda).
 const CHANGE_BUFFER: usize = 4096;
+/// The most stream records applied in one projection batch: what the subscription has
+/// ready, up to this many, goes in one sled write.
+const BATCH_RECORDS: usize = 512;
 
 /// Read side of the feeder's progress: the last stream sequence the projection applied.
 #[derive(Clone, Debug)]
@@ -214,7 +217,7 @@ impl ProjectionFeeder {
                 .iter()
                 .filter(|record| record.sequence <= checkpoint),
         );
-        let mut events = self
+        let events = self
             .log
             .follow(checkpoint + 1)
             .await
@@ -230,10 +233,11 @@ impl ProjectionFeeder {
                 checkpoints.every
             });
         let mut next_checkpoint = Instant::now() + every;
+        let mut events = events.ready_chunks(BATCH_RECORDS);
         loop {
-            let item = tokio::select! {
-                item = events.next() => match item {
-                    Some(item) => item,
+            let items = tokio::select! {
+                items = events.next() => match items {
+                    Some(items) => items,
                     None => break,
                 },
                 _ = tokio::time::sleep_until(next_checkpoint) => {
@@ -242,9 +246,15 @@ impl ProjectionFeeder {
                     continue;
                 }
             };
-            let is_checkpoint = matches!(item, Ok(LogRecord::Checkpoint { .. }));
-            let applied =
-                apply_record(&self.store, &mut trust, item).map_err(|err| err.to_string())?;
+            // sled blocks (page cache misses, log writes): off the async workers.
+            let store = self.store.clone();
+            let (applied, returned_trust) = tokio::task::spawn_blocking(move || {
+                let applied = apply_records(&store, &mut trust, items);
+                (applied, trust)
+            })
+            .await
+            .map_err(|err| format!("the projection's apply task failed: {err}"))?;
+            trust = returned_trust;
             // The changes go out before the progress: whoever reads the progress and
             // then drains its changes has seen every change up to it (the worker's
             // `settled` relies on this). No subscriber is not an error: the worker is
@@ -252,13 +262,68 @@ impl ProjectionFeeder {
             for task_id in applied.changed {
                 let _ = self.changes.send(task_id);
             }
-            self.progress.send_replace(applied.sequence);
-            if let (Some(checkpoints), false) = (&self.checkpoints, is_checkpoint) {
-                checkpoints.lock().0 = applied.sequence;
+            if let Some(sequence) = applied.sequence {
+                self.progress.send_replace(sequence);
+            }
+            if let (Some(checkpoints), Some(sequence)) =
+                (&self.checkpoints, applied.last_not_checkpoint)
+            {
+                checkpoints.lock().0 = sequence;
+            }
+            if let Some(error) = applied.failure {
+                return Err(error);
             }
         }
         Err("event subscription ended".to_owned())
     }
+}
+
+/// What a batch of messages did to the projection, once committed.
+#[derive(Debug, Default)]
+struct AppliedBatch {
+    /// The last stream sequence applied, if any.
+    sequence: Option<u64>,
+    /// The last one that was not a checkpoint record.
+    last_not_checkpoint: Option<u64>,
+    changed: Vec<TaskId>,
+    /// Why the batch stopped before its end: what was applied before is committed.
+    failure: Option<String>,
+}
+
+/// Applies the items in order in one projection batch and commits it (module docs of
+/// `dondoc_projection::store`): one sled write for many records. An item that fails
+/// ends the batch; the items before it are committed.
+fn apply_records(
+    store: &ProjectionStore,
+    trust: &mut Trust,
+    items: Vec<Result<LogRecord, LogError>>,
+) -> AppliedBatch {
+    let mut batch = store.batch();
+    let mut applied = AppliedBatch::default();
+    for item in items {
+        let is_checkpoint = matches!(item, Ok(LogRecord::Checkpoint { .. }));
+        match apply_record(&mut batch, trust, item) {
+            Ok(record) => {
+                applied.sequence = Some(record.sequence);
+                if !is_checkpoint {
+                    applied.last_not_checkpoint = Some(record.sequence);
+                }
+                applied.changed.extend(record.changed);
+            }
+            Err(error) => {
+                applied.failure = Some(error.to_string());
+                break;
+            }
+        }
+    }
+    if let Err(error) = batch.commit() {
+        // Nothing of the batch is applied: the feeder resubscribes from the checkpoint.
+        return AppliedBatch {
+            failure: Some(error.to_string()),
+            ..AppliedBatch::default()
+        };
+    }
+    applied
 }
 
 /// What one message of the stream did to the projection.
@@ -277,7 +342,7 @@ pub(crate) struct AppliedRecord {
 /// reason, never applied, and the projection goes on. A failure of the subscription
 /// itself is the caller's to handle (it resubscribes from the checkpoint).
 pub(crate) fn apply_record(
-    store: &ProjectionStore,
+    store: &mut ProjectionBatch<'_>,
     trust: &mut Trust,
     item: Result<LogRecord, LogError>,
 ) -> Result<AppliedRecord, FeedError> {
@@ -356,7 +421,7 @@ pub(crate) fn apply_record(
 }
 
 fn quarantine(
-    store: &ProjectionStore,
+    store: &mut ProjectionBatch<'_>,
     sequence: u64,
     subject: String,
     reason: String,

@@ -32,6 +32,7 @@ mod queries;
 mod rules;
 mod scorecard;
 mod signing;
+mod statistics;
 mod tracker;
 mod worker;
 mod write;
@@ -51,14 +52,16 @@ pub use import::{
     Imports, PreviewTask,
 };
 pub use queries::{
-    QuarantinedMessage, Queries, TaskFilter, TaskObligation, TaskObligations, TaskPage,
-    TaskSnapshot, Upcoming, UpcomingQuery,
+    DeadlinePage, PageRequest, QuarantinedMessage, Queries, TaskFilter, TaskObligation,
+    TaskObligations, TaskPage, TaskSnapshot, Upcoming, UpcomingQuery, DEFAULT_DEADLINE_PAGE,
+    MAX_DEADLINE_PAGE,
 };
 pub use rules::DeadlineRules;
 pub use scorecard::{
     scorecard_period, tally, PeriodFilter, Scorecard, ScorecardQuery, ScorecardRow, StatusCounts,
 };
 pub use signing::{Signing, Trust};
+pub use statistics::ObligationStatistics;
 pub use tracker::{Tracker, TrackerParts};
 pub use worker::{DeadlineWorker, Settled, SweepReport, DEFAULT_MAX_NAP, WORKER_ACTOR};
 pub use write::{CommandMeta, CommandOutcome};

@@ -59,7 +59,7 @@ impl StatusCounts {
         (settled > 0).then(|| self.reported_on_time as f64 / settled as f64)
     }
 
-    fn add(&mut self, other: &Self) {
+    pub(crate) fn add(&mut self, other: &Self) {
         self.pending += other.pending;
         self.extended += other.extended;
         self.overdue += other.overdue;
@@ -128,7 +128,7 @@ pub fn scorecard_period(obligation: &Obligation) -> ReportingPeriod {
 }
 
 /// Time order of periods: a year's quarters, then its yearly report.
-fn period_order(period: &ReportingPeriod) -> (i32, u8) {
+pub(crate) fn period_order(period: &ReportingPeriod) -> (i32, u8) {
     match *period {
         ReportingPeriod::Quarter { year, quarter } => (year, quarter),
         ReportingPeriod::Year(year) => (year, 5),
@@ -136,24 +136,38 @@ fn period_order(period: &ReportingPeriod) -> (i32, u8) {
 }
 
 /// Counts `obligations` (each with the agency that owes it) per agency and scorecard
-/// period, keeping those `filter` admits. Agencies are told apart by id and shown under
-/// the least of their spellings (so capitals beat lower case), ordered by that name
-/// case-insensitively, then id: the result does not depend on the order the
-/// obligations come in, and a scorecard rebuilt from the log in another order is the
-/// same. Pure: the scorecard's arithmetic, apart from reading tasks.
+/// period, keeping those `filter` admits (`Tally`). Pure: the scorecard's arithmetic,
+/// apart from reading tasks.
 pub fn tally<'a>(
     obligations: impl IntoIterator<Item = (AgencyRef, &'a Obligation)>,
     filter: &PeriodFilter,
 ) -> (Vec<ScorecardRow>, Vec<ScorecardRow>) {
-    let mut names: BTreeMap<AgencyId, AgencyName> = BTreeMap::new();
-    let mut cells: BTreeMap<(AgencyId, (i32, u8)), (ReportingPeriod, StatusCounts)> =
-        BTreeMap::new();
+    let mut tally = Tally::default();
     for (agency, obligation) in obligations {
         let period = scorecard_period(obligation);
-        if !filter.admits(&period) {
-            continue;
+        if filter.admits(&period) {
+            let mut counts = StatusCounts::default();
+            counts.count(&obligation.status);
+            tally.add(agency, period, &counts);
         }
-        names
+    }
+    tally.rows()
+}
+
+/// Counts per agency and period, added in any order and any grouping (one obligation
+/// at a time, or a stored counter at once). Agencies are told apart by id and shown
+/// under the least of their spellings (so capitals beat lower case), ordered by that
+/// name case-insensitively, then id: the rows do not depend on the order the counts
+/// come in, and a scorecard rebuilt from the log in another order is the same.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    names: BTreeMap<AgencyId, AgencyName>,
+    cells: BTreeMap<(AgencyId, (i32, u8)), (ReportingPeriod, StatusCounts)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, agency: AgencyRef, period: ReportingPeriod, counts: &StatusCounts) {
+        self.names
             .entry(agency.id.clone())
             .and_modify(|shown| {
                 if agency.name < *shown {
@@ -161,36 +175,41 @@ pub fn tally<'a>(
                 }
             })
             .or_insert_with(|| agency.name.clone());
-        cells
+        self.cells
             .entry((agency.id, period_order(&period)))
             .or_insert_with(|| (period, StatusCounts::default()))
             .1
-            .count(&obligation.status);
+            .add(counts);
     }
-    let order = |id: &AgencyId| (names[id].match_key(), id.clone());
-    let mut cells: Vec<_> = cells.into_iter().collect();
-    cells.sort_by_cached_key(|((id, period), _)| (order(id), *period));
-    let mut rows = Vec::with_capacity(cells.len());
-    let mut totals: Vec<ScorecardRow> = Vec::with_capacity(names.len());
-    for ((id, _), (period, counts)) in cells {
-        let agency = names[&id].clone();
-        match totals.last_mut() {
-            Some(total) if total.agency_id == id => total.counts.add(&counts),
-            _ => totals.push(ScorecardRow {
-                agency: agency.clone(),
-                agency_id: id.clone(),
-                period: None,
+
+    /// (one row per agency and period, one total per agency).
+    pub fn rows(self) -> (Vec<ScorecardRow>, Vec<ScorecardRow>) {
+        let names = self.names;
+        let order = |id: &AgencyId| (names[id].match_key(), id.clone());
+        let mut cells: Vec<_> = self.cells.into_iter().collect();
+        cells.sort_by_cached_key(|((id, period), _)| (order(id), *period));
+        let mut rows = Vec::with_capacity(cells.len());
+        let mut totals: Vec<ScorecardRow> = Vec::with_capacity(names.len());
+        for ((id, _), (period, counts)) in cells {
+            let agency = names[&id].clone();
+            match totals.last_mut() {
+                Some(total) if total.agency_id == id => total.counts.add(&counts),
+                _ => totals.push(ScorecardRow {
+                    agency: agency.clone(),
+                    agency_id: id.clone(),
+                    period: None,
+                    counts,
+                }),
+            }
+            rows.push(ScorecardRow {
+                agency,
+                agency_id: id,
+                period: Some(period),
                 counts,
-            }),
+            });
         }
-        rows.push(ScorecardRow {
-            agency,
-            agency_id: id,
-            period: Some(period),
-            counts,
-        });
+        (rows, totals)
     }
-    (rows, totals)
 }
 
 /// The scorecard of `tasks` (each with its plan) as of `as_of`: each task's obligations

@@ -21,8 +21,10 @@ use crate::import::Imports;
 use crate::queries::Queries;
 use crate::rules::{DeadlineRules, ObligationRules};
 use crate::signing::Signing;
+use crate::statistics::ObligationStatistics;
 use crate::worker::DeadlineWorker;
 use crate::write::Writer;
+use dondoc_projection::Derivation;
 
 /// What a tracker is made of.
 #[derive(Debug)]
@@ -46,6 +48,9 @@ pub(crate) struct Shared {
     pub progress: ProjectionProgress,
     pub clock: Arc<dyn Clock>,
     pub obligations: ObligationRules,
+    /// Whether the projection derives the obligation statistics under these rules
+    /// and directory (`statistics.rs`), so that queries may read them.
+    pub statistics_current: bool,
 }
 
 impl Shared {
@@ -68,16 +73,21 @@ impl Tracker {
     pub fn new(parts: TrackerParts) -> Self {
         let clock = parts.clock;
         let agencies = Agencies::new(parts.directory);
+        let obligations = ObligationRules {
+            rules: Arc::new(parts.rules),
+            agencies: agencies.clone(),
+        };
+        let statistics = ObligationStatistics::from_rules(obligations.clone());
+        let statistics_current =
+            parts.projection.derivation_fingerprint() == Some(statistics.fingerprint());
         Self {
             shared: Arc::new(Shared {
                 writer: Writer::new(parts.log, clock.clone(), parts.signing, agencies.clone()),
                 projection: parts.projection,
                 progress: parts.progress,
                 clock,
-                obligations: ObligationRules {
-                    rules: Arc::new(parts.rules),
-                    agencies,
-                },
+                obligations,
+                statistics_current,
             }),
         }
     }

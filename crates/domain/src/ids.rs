@@ -101,6 +101,11 @@ impl TaskId {
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
+
+    /// The task id that is `uuid` (as stored in an index key).
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
 }
 
 impl fmt::Display for TaskId {

@@ -4,12 +4,16 @@
 //! only: everything in it can be wiped and rebuilt from the event stream, and it never
 //! decides anything (it applies events with the domain's `apply`).
 
+mod batch;
 mod query;
 mod store;
 mod view;
 
+pub use batch::ProjectionBatch;
 pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-pub use store::{ApplyOutcome, ChainHead, ProjectionStore, Quarantined, TreeDigest};
+pub use store::{
+    ApplyOutcome, ChainHead, Derivation, Derived, ProjectionStore, Quarantined, TreeDigest,
+};
 pub use view::{Recorded, TaskView};
 
 #[derive(Debug, thiserror::Error)]

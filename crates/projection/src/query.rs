@@ -6,7 +6,7 @@
 
 use dondoc_domain::{AgencyName, PlanId};
 
-use crate::store::{decode_view, ProjectionStore};
+use crate::store::{decode_view, keys, ProjectionStore};
 use crate::view::TaskView;
 use crate::ProjectionError;
 
@@ -28,22 +28,6 @@ pub struct TaskPage {
     pub tasks: Vec<TaskView>,
     /// `None` on the last page.
     pub next_page_token: Option<String>,
-}
-
-/// One key a view contributes to one index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum IndexEntry {
-    Plan(Vec<u8>),
-    Lead(Vec<u8>),
-    Coordinator(Vec<u8>),
-}
-
-impl IndexEntry {
-    pub(crate) fn key(&self) -> &[u8] {
-        match self {
-            Self::Plan(key) | Self::Lead(key) | Self::Coordinator(key) => key,
-        }
-    }
 }
 
 /// `plan \0 position(8 bytes BE) task(16 bytes)`: sorts by plan, then appendix order.
@@ -68,28 +52,27 @@ fn plan_prefix(plan_id: &PlanId) -> Vec<u8> {
     key
 }
 
-pub(crate) fn index_entries(view: &TaskView) -> Vec<IndexEntry> {
+/// The index records (whole keys, prefix included) a view contributes: one under its
+/// plan, one per distinct lead and coordinator.
+pub(crate) fn index_entries(view: &TaskView) -> Vec<Vec<u8>> {
     let Some(assignment) = &view.state.assignment else {
         return Vec::new();
     };
     let position = assignment.details.source.position as u64;
     let plan_key = plan_key(view, position);
-    let mut entries = vec![IndexEntry::Plan(plan_key.clone())];
-    let agency_key = |agency: &AgencyName| [agency_prefix(agency), plan_key.clone()].concat();
-    let mut seen = Vec::new();
-    for lead in &assignment.details.lead {
-        let key = agency_key(lead);
-        if !seen.contains(&key) {
-            seen.push(key.clone());
-            entries.push(IndexEntry::Lead(key));
-        }
-    }
-    seen.clear();
-    for coordinator in &assignment.details.coordinators {
-        let key = agency_key(coordinator);
-        if !seen.contains(&key) {
-            seen.push(key.clone());
-            entries.push(IndexEntry::Coordinator(key));
+    let mut entries = vec![keys::with(keys::BY_PLAN, &plan_key)];
+    let agency_key = |prefix: u8, agency: &AgencyName| {
+        keys::with(prefix, &[agency_prefix(agency), plan_key.clone()].concat())
+    };
+    for (prefix, names) in [
+        (keys::BY_LEAD, &assignment.details.lead),
+        (keys::BY_COORDINATOR, &assignment.details.coordinators),
+    ] {
+        for name in names {
+            let key = agency_key(prefix, name);
+            if !entries.contains(&key) {
+                entries.push(key);
+            }
         }
     }
     entries
@@ -120,11 +103,11 @@ impl ProjectionStore {
         &self,
         agency: &AgencyName,
     ) -> Result<std::collections::BTreeSet<PlanId>, ProjectionError> {
-        let prefix = agency_prefix(agency);
         let mut plans = std::collections::BTreeSet::new();
-        for tree in [&self.by_lead, &self.by_coordinator] {
+        for index in [keys::BY_LEAD, keys::BY_COORDINATOR] {
+            let prefix = keys::with(index, &agency_prefix(agency));
             let mut from = prefix.clone();
-            while let Some(entry) = tree.range(from.clone()..).next() {
+            while let Some(entry) = self.tree().range(from.clone()..).next() {
                 let (key, _) = entry.map_err(|source| ProjectionError::Storage {
                     action: "reading an agency index",
                     source,
@@ -151,22 +134,20 @@ impl ProjectionStore {
         };
         // The most selective index serves the scan; other filters are checked per view.
         let plan_part = query.plan_id.as_ref().map(plan_prefix).unwrap_or_default();
-        let (index_tag, tree, prefix) = match (&query.lead, &query.coordinator) {
-            (Some(lead), _) => (
-                b'L',
-                &self.by_lead,
-                [agency_prefix(lead), plan_part].concat(),
+        let prefix = match (&query.lead, &query.coordinator) {
+            (Some(lead), _) => {
+                keys::with(keys::BY_LEAD, &[agency_prefix(lead), plan_part].concat())
+            }
+            (None, Some(coordinator)) => keys::with(
+                keys::BY_COORDINATOR,
+                &[agency_prefix(coordinator), plan_part].concat(),
             ),
-            (None, Some(coordinator)) => (
-                b'C',
-                &self.by_coordinator,
-                [agency_prefix(coordinator), plan_part].concat(),
-            ),
-            (None, None) => (b'P', &self.by_plan, plan_part),
+            (None, None) => keys::with(keys::BY_PLAN, &plan_part),
         };
+        let tree = self.tree();
         let start = match &query.page_token {
             None => None,
-            Some(token) => Some(decode_token(token, index_tag, &prefix)?),
+            Some(token) => Some(decode_token(token, &prefix)?),
         };
         let scan = match &start {
             Some(after) => tree.range::<&[u8], _>((
@@ -190,14 +171,13 @@ impl ProjectionStore {
                 more = true;
                 break;
             }
-            let task_bytes = &key[key.len() - 16..];
-            let Some(stored) =
-                self.tasks
-                    .get(task_bytes)
-                    .map_err(|source| ProjectionError::Storage {
-                        action: "reading a listed task",
-                        source,
-                    })?
+            let task_key = keys::with(keys::TASK, &key[key.len() - 16..]);
+            let Some(stored) = tree
+                .get(task_key)
+                .map_err(|source| ProjectionError::Storage {
+                    action: "reading a listed task",
+                    source,
+                })?
             else {
                 continue;
             };
@@ -208,7 +188,7 @@ impl ProjectionStore {
             }
         }
         let next_page_token = match (more, last_key) {
-            (true, Some(key)) => Some(encode_token(index_tag, &key)),
+            (true, Some(key)) => Some(hex::encode(key)),
             _ => None,
         };
         Ok(TaskPage {
@@ -241,17 +221,11 @@ fn matches_filters(view: &TaskView, query: &TaskQuery) -> bool {
             .is_none_or(|coordinator| names(&assignment.details.coordinators, coordinator))
 }
 
-fn encode_token(index_tag: u8, key: &[u8]) -> String {
-    let mut raw = vec![index_tag];
-    raw.extend_from_slice(key);
-    hex::encode(raw)
-}
-
-fn decode_token(token: &str, index_tag: u8, prefix: &[u8]) -> Result<Vec<u8>, ProjectionError> {
-    let invalid = || ProjectionError::InvalidPageToken;
-    let raw = hex::decode(token).map_err(|_| invalid())?;
-    match raw.split_first() {
-        Some((tag, key)) if *tag == index_tag && key.starts_with(prefix) => Ok(key.to_vec()),
-        _ => Err(invalid()),
+/// A page token is the last index key returned (its first byte names the index): it
+/// must lie under this query's prefix.
+fn decode_token(token: &str, prefix: &[u8]) -> Result<Vec<u8>, ProjectionError> {
+    match hex::decode(token) {
+        Ok(key) if key.starts_with(prefix) => Ok(key),
+        _ => Err(ProjectionError::InvalidPageToken),
     }
 }

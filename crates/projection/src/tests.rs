@@ -4,7 +4,9 @@ use dondoc_domain::{
     AgencyName, AppendixRowRef, EventEnvelope, PlanId, ReportSubmitted, ReportingPeriod, RequestId,
     TaskAssigned, TaskEvent, TaskId, Timeframe,
 };
+use std::sync::Arc;
 use time::macros::datetime;
+
 use uuid::Uuid;
 
 use super::*;
@@ -387,7 +389,9 @@ fn two_stores_fed_the_same_events_digest_the_same_and_one_more_event_differs() {
             "quarantine",
             "pending",
             "pending_tasks",
-            "imports"
+            "imports",
+            "derived_index",
+            "counters"
         ]
     );
     assert_eq!(digests[0].entries, 2);
@@ -471,4 +475,154 @@ fn an_import_never_committed_stays_invisible_and_other_tasks_go_on() {
     // Another import's commit does not release it.
     store.commit_import(3, &Uuid::from_u128(9)).unwrap();
     assert!(store.task(&held.task_id).unwrap().is_none());
+}
+
+#[test]
+fn one_batch_holds_many_records_and_readers_see_none_of_them_before_its_commit() {
+    let (_dir, store) = open_store();
+    let a = in_import(assigned_envelope("p", 0, &["Sở TT&TT"], &[]), 5);
+    let b = assigned_envelope("p", 1, &["Sở Nội vụ"], &[]);
+    let mut batch = store.batch();
+    assert_eq!(batch.apply(1, &a).unwrap(), ApplyOutcome::Held);
+    assert_eq!(batch.apply(2, &b).unwrap(), ApplyOutcome::Applied);
+    // The import's commit in the same batch finds the event the batch holds.
+    assert_eq!(
+        batch.commit_import(3, &Uuid::from_u128(5)).unwrap(),
+        vec![a.task_id]
+    );
+    assert_eq!(
+        batch.apply(4, &report_envelope(&a, 2, "r1")).unwrap(),
+        ApplyOutcome::Applied
+    );
+    assert_eq!(store.checkpoint().unwrap(), 0, "nothing before the commit");
+    assert_eq!(store.task_count(), 0);
+    batch.commit().unwrap();
+    assert_eq!(store.checkpoint().unwrap(), 4);
+    assert_eq!(store.task(&a.task_id).unwrap().unwrap().state.version, 2);
+    assert!(store.pending_imports().unwrap().is_empty());
+}
+
+#[test]
+fn a_record_that_fails_leaves_the_batch_as_it_was_before_it() {
+    let (_dir, store) = open_store();
+    let a = assigned_envelope("p", 0, &["Sở TT&TT"], &[]);
+    let mut batch = store.batch();
+    batch.apply(1, &a).unwrap();
+    // Version 3 after version 1: a gap, refused whole.
+    let error = batch.apply(2, &report_envelope(&a, 3, "r1")).unwrap_err();
+    assert!(
+        matches!(error, ProjectionError::Gap { sequence: 2, .. }),
+        "{error}"
+    );
+    batch.commit().unwrap();
+    assert_eq!(store.checkpoint().unwrap(), 1);
+    assert_eq!(store.task(&a.task_id).unwrap().unwrap().state.version, 1);
+}
+
+/// Counts tasks per lead and indexes each task under its plan: enough to see the
+/// derived records follow every change.
+#[derive(Debug)]
+struct LeadCounts(&'static str);
+
+impl Derivation for LeadCounts {
+    fn fingerprint(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+
+    fn derive(&self, view: &TaskView) -> Derived {
+        let Some(assignment) = &view.state.assignment else {
+            return Derived::default();
+        };
+        Derived {
+            index: vec![[
+                view.plan_id.as_str().as_bytes(),
+                view.task_id.as_uuid().as_bytes(),
+            ]
+            .concat()],
+            counters: assignment
+                .details
+                .lead
+                .iter()
+                .map(|lead| lead.match_key().into_bytes())
+                .chain(std::iter::once(b"reports".repeat(view.state.reports.len())))
+                .collect(),
+        }
+    }
+}
+
+#[test]
+fn derived_records_follow_every_change_and_are_derived_again_under_other_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("projection");
+    let store = ProjectionStore::open_with(&path, Some(Arc::new(LeadCounts("v1")))).unwrap();
+    let a = assigned_envelope("p", 0, &["Sở TT&TT"], &[]);
+    let b = assigned_envelope("p", 1, &["Sở TT&TT", "Sở Nội vụ"], &[]);
+    store.apply(1, &a).unwrap();
+    store.apply(2, &b).unwrap();
+    store.apply(3, &report_envelope(&a, 2, "r1")).unwrap();
+    let count = |store: &ProjectionStore, key: &str| {
+        store
+            .counters(key.as_bytes())
+            .unwrap()
+            .into_iter()
+            .find(|(found, _)| found == key.as_bytes())
+            .map_or(0, |(_, count)| count)
+    };
+    assert_eq!(count(&store, "sở tt&tt"), 2);
+    assert_eq!(count(&store, "sở nội vụ"), 1);
+    assert_eq!(count(&store, "reports"), 1);
+    // One index key per task.
+    assert_eq!(
+        store.derived_range(b"", std::ops::Bound::Unbounded).count(),
+        2
+    );
+    let kept = store.digests().unwrap();
+    drop(store);
+
+    // Other rules: derived again from the views, to the same records.
+    let again = ProjectionStore::open_with(&path, Some(Arc::new(LeadCounts("v2")))).unwrap();
+    let rederived = again.digests().unwrap();
+    for name in ["derived_index", "counters"] {
+        let digest = |digests: &[TreeDigest]| {
+            digests
+                .iter()
+                .find(|digest| digest.tree == name)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(digest(&rederived), digest(&kept), "{name}");
+    }
+    assert_eq!(again.recorded_fingerprint().unwrap().unwrap(), b"v2");
+    drop(again);
+
+    // A write without the derivation drops the fingerprint: the next open derives again.
+    let plain = ProjectionStore::open(&path).unwrap();
+    plain.apply(4, &report_envelope(&a, 3, "r2")).unwrap();
+    assert_eq!(plain.recorded_fingerprint().unwrap(), None);
+    drop(plain);
+    let healed = ProjectionStore::open_with(&path, Some(Arc::new(LeadCounts("v2")))).unwrap();
+    assert_eq!(count(&healed, "reports"), 0);
+    assert_eq!(count(&healed, "reportsreports"), 1);
+}
+
+#[test]
+fn the_trees_of_an_older_build_are_dropped_so_the_projection_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("projection");
+    {
+        let db = sled::open(&path).unwrap();
+        db.open_tree("tasks").unwrap().insert(b"x", b"y").unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(b"checkpoint", &9u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = ProjectionStore::open(&path).unwrap();
+    assert_eq!(
+        store.checkpoint().unwrap(),
+        0,
+        "rebuilt from the stream's start"
+    );
+    assert_eq!(store.task_count(), 0);
 }

@@ -21,6 +21,14 @@ pub struct TaskView {
     /// it. `None` before the first (or for a view stored without it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_hash: Option<String>,
+    /// The latest `occurred_at` of the task's applied events: how far the facts the
+    /// view holds reach (what derived statistics are exact from, `Derivation`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub latest_at: Option<time::OffsetDateTime>,
 }
 
 /// What recording an event did to a view.
@@ -39,6 +47,7 @@ impl TaskView {
             state: TaskState::default(),
             last_sequence: 0,
             last_hash: None,
+            latest_at: None,
         }
     }
 
@@ -70,6 +79,10 @@ impl TaskView {
                 self.state = apply(std::mem::take(&mut self.state), envelope);
                 self.last_sequence = sequence;
                 self.last_hash = envelope.hash.clone();
+                self.latest_at = Some(match self.latest_at {
+                    Some(latest) => latest.max(envelope.occurred_at),
+                    None => envelope.occurred_at,
+                });
                 Ok(Recorded::Applied)
             }
         }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use dondoc_eventlog::{EventLog, EventLogOptions};
 use dondoc_projection::ProjectionStore;
 
-use crate::config::EmbeddedNatsArgs;
+use crate::config::{DirectoryArg, EmbeddedNatsArgs, HolidaysArg};
 use crate::stack::Nats;
 
 #[derive(Debug, clap::Args)]
@@ -24,6 +24,12 @@ pub struct CompareArgs {
     /// With --nats: connect with these credentials.
     #[arg(long, env = "DONDOC_NATS_CREDS")]
     nats_creds: Option<PathBuf>,
+    /// The directory and holidays the server ran with: its obligation statistics were
+    /// derived under them, and the rebuilt ones must be too.
+    #[command(flatten)]
+    directory: DirectoryArg,
+    #[command(flatten)]
+    holidays: HolidaysArg,
 }
 
 pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
@@ -39,6 +45,22 @@ pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
             projection_dir.display()
         )
     })?;
+    let statistics = dondoc_app::ObligationStatistics::new(
+        &args.directory.load()?,
+        &dondoc_app::DeadlineRules::new(args.holidays.load()?),
+    );
+    let recorded = live
+        .recorded_fingerprint()
+        .context("reading the live projection's statistics fingerprint")?;
+    let ours = dondoc_projection::Derivation::fingerprint(&*statistics);
+    anyhow::ensure!(
+        recorded.is_none() || recorded.as_deref() == Some(ours.as_slice()),
+        "the live projection's statistics were derived under another agency directory or \
+         holiday calendar: run compare with the --agencies and --holidays the server ran with"
+    );
+    let statistics = recorded
+        .is_some()
+        .then_some(statistics as std::sync::Arc<dyn dondoc_projection::Derivation>);
     let nats = Nats::url_or_embedded(
         args.nats.as_deref(),
         args.nats_creds.as_deref(),
@@ -57,7 +79,7 @@ pub async fn compare(args: CompareArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("opening the event log at {url}"))?;
         let scratch = tempfile::tempdir().context("creating a scratch directory")?;
-        dondoc_app::rebuild_and_compare(&log, &live, scratch.path())
+        dondoc_app::rebuild_and_compare(&log, &live, scratch.path(), statistics)
             .await
             .context("rebuilding the projection")
     }

@@ -216,7 +216,10 @@ impl Stack {
         .await
         .with_context(|| format!("opening the event log at {nats_url}"))?;
         let dir = config.projection_dir;
-        let store = ProjectionStore::open(dir)
+        // The projection keeps the obligation statistics under the same directory and
+        // rules as the tracker below (it derives them again if they changed).
+        let statistics = dondoc_app::ObligationStatistics::new(&config.directory, &config.rules);
+        let store = ProjectionStore::open_with(dir, Some(statistics))
             .with_context(|| format!("opening the projection at {}", dir.display()))?;
         if config.rebuild_projection {
             tracing::info!("wiping the projection; it is rebuilt from the stream");

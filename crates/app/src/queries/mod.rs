@@ -7,8 +7,10 @@
 //! seen yet is read from the stream, so a task is never "not found" only because the
 //! projection lags.
 
+mod indexed;
 mod obligations;
 
+pub use indexed::{DeadlinePage, PageRequest, DEFAULT_DEADLINE_PAGE, MAX_DEADLINE_PAGE};
 pub use obligations::{TaskObligation, TaskObligations, Upcoming, UpcomingQuery};
 
 use std::sync::Arc;

@@ -24,6 +24,7 @@
 //!   (`Auditor::scorecard_as_of`).
 
 use std::collections::HashSet;
+use std::ops::Bound;
 
 use dondoc_domain::{
     in_vietnam, rfc3339, task_status, InvalidInput, Obligation, ObligationStatus, PlanId, TaskId,
@@ -32,6 +33,7 @@ use dondoc_domain::{
 use dondoc_projection::{TaskQuery, TaskView};
 use time::OffsetDateTime;
 
+use super::indexed::{page_of_sorted, DeadlinePage, DeadlineSelection, PageRequest};
 use super::{Queries, TaskSnapshot};
 use crate::access::ReadScope;
 use crate::agencies::{Agencies, AgencyRef, AgencyTarget};
@@ -86,11 +88,17 @@ pub struct Upcoming {
     pub agency: AgencyTarget,
     pub from: OffsetDateTime,
     pub to: OffsetDateTime,
-    /// Soonest first.
+    /// Soonest first: one page.
     pub obligations: Vec<TaskObligation>,
+    /// `None` on the last page.
+    pub next_page_token: Option<String>,
 }
 
-fn task_obligation(agencies: &Agencies, view: &TaskView, obligation: Obligation) -> TaskObligation {
+pub(super) fn task_obligation(
+    agencies: &Agencies,
+    view: &TaskView,
+    obligation: Obligation,
+) -> TaskObligation {
     let (row_number, title, position) = match &view.state.assignment {
         Some(assignment) => (
             assignment.details.source.row_number.clone(),
@@ -236,6 +244,7 @@ impl Queries {
         &self,
         scope: &ReadScope,
         query: &UpcomingQuery,
+        page: &PageRequest,
         min_sequence: u64,
     ) -> Result<Upcoming, AppError> {
         if query.to.is_some() && query.within_days != 0 {
@@ -274,49 +283,78 @@ impl Queries {
         }
         self.wait_for_sequence(min_sequence).await?;
         let agency = &query.agency;
-        let agencies = self.shared.agencies();
         let last_year = in_vietnam(to).year().max(in_vietnam(now).year());
-        let mut found = Vec::new();
-        for view in self.tasks_of_agency(agency, None)? {
-            if !scope.admits(&view.plan_id) {
-                continue;
+        let selection = DeadlineSelection {
+            plan_id: None,
+            agency: Some(agency),
+            from: Some(from),
+            to: Bound::Excluded(to),
+            now,
+            last_year,
+            wanted: ObligationStatus::is_open,
+        };
+        let page = if agency.id.is_some() && self.statistics_answer_at(now)? {
+            self.indexed_deadlines(scope, &selection, page)?
+        } else {
+            let agencies = self.shared.agencies();
+            let mut found = Vec::new();
+            for view in self.tasks_of_agency(agency, None)? {
+                if !scope.admits(&view.plan_id) {
+                    continue;
+                }
+                let obligations =
+                    self.shared
+                        .obligations
+                        .obligations_through(&view.state, now, last_year);
+                found.extend(
+                    obligations
+                        .into_iter()
+                        .filter(|obligation| {
+                            obligation.status.is_open()
+                                && from <= obligation.due
+                                && obligation.due < to
+                                && agencies.owes(agency, &view.state, &view.plan_id, obligation)
+                        })
+                        .map(|obligation| task_obligation(agencies, &view, obligation)),
+                );
             }
-            let obligations =
-                self.shared
-                    .obligations
-                    .obligations_through(&view.state, now, last_year);
-            found.extend(
-                obligations
-                    .into_iter()
-                    .filter(|obligation| {
-                        obligation.status.is_open()
-                            && from <= obligation.due
-                            && obligation.due < to
-                            && agencies.owes(agency, &view.state, &view.plan_id, obligation)
-                    })
-                    .map(|obligation| task_obligation(agencies, &view, obligation)),
-            );
-        }
-        sort_by_due(&mut found);
+            sort_by_due(&mut found);
+            page_of_sorted(found, page)?
+        };
         Ok(Upcoming {
             agency: agency.clone(),
             from: in_vietnam(from),
             to: in_vietnam(to),
-            obligations: found,
+            obligations: page.obligations,
+            next_page_token: page.next_page_token,
         })
     }
 
-    /// The obligations overdue now, in `plan_id` and owed by `agency` when given,
-    /// oldest deadline first.
+    /// A page of the obligations overdue now, in `plan_id` and owed by `agency` when
+    /// given, oldest deadline first.
     pub async fn overdue_obligations(
         &self,
         scope: &ReadScope,
         plan_id: Option<&PlanId>,
         agency: Option<&AgencyTarget>,
+        page: &PageRequest,
         min_sequence: u64,
-    ) -> Result<(OffsetDateTime, Vec<TaskObligation>), AppError> {
+    ) -> Result<(OffsetDateTime, DeadlinePage), AppError> {
         self.wait_for_sequence(min_sequence).await?;
         let now = self.shared.clock.now();
+        let selection = DeadlineSelection {
+            plan_id,
+            agency,
+            from: None,
+            to: Bound::Included(now),
+            now,
+            last_year: in_vietnam(now).year(),
+            wanted: |status| *status == ObligationStatus::Overdue,
+        };
+        let indexed = agency.is_none_or(|agency| agency.id.is_some());
+        if indexed && self.statistics_answer_at(now)? {
+            return Ok((now, self.indexed_deadlines(scope, &selection, page)?));
+        }
         let agencies = self.shared.agencies();
         let mut found = Vec::new();
         for view in &self.tasks_of(scope, agency, plan_id)? {
@@ -335,7 +373,7 @@ impl Queries {
             );
         }
         sort_by_due(&mut found);
-        Ok((now, found))
+        Ok((now, page_of_sorted(found, page)?))
     }
 
     /// Counts per agency and period as of `query.as_of` (`scorecard.rs`).
@@ -347,6 +385,9 @@ impl Queries {
     ) -> Result<Scorecard, AppError> {
         self.wait_for_sequence(min_sequence).await?;
         let as_of = in_vietnam(query.as_of.unwrap_or_else(|| self.shared.clock.now()));
+        if let Some(scorecard) = self.counted_scorecard(scope, query, as_of)? {
+            return Ok(scorecard);
+        }
         let views = self.tasks_of(scope, query.agency.as_ref(), query.plan_id.as_ref())?;
         Ok(scorecard_of(
             &self.shared.obligations,

@@ -112,7 +112,11 @@ async fn every_appended_event_is_sealed_and_a_rebuilt_projection_matches_the_liv
     tracker.queries().catch_up().await.unwrap();
     let live = replica.stop().await;
     let scratch = tempfile::tempdir().unwrap();
-    let comparison = rebuild_and_compare(&log, &live, scratch.path())
+    let statistics = dondoc_app::ObligationStatistics::new(
+        &dondoc_agencies::shipped().unwrap(),
+        &super::support::rules("none"),
+    );
+    let comparison = rebuild_and_compare(&log, &live, scratch.path(), Some(statistics))
         .await
         .unwrap();
     assert_eq!(comparison.checkpoint, log.last_sequence().await.unwrap());

@@ -3,4 +3,5 @@
 
 mod deadline_worker;
 mod integrity;
+mod statistics;
 mod support;

@@ -43,10 +43,37 @@ impl Replica {
         clock: Arc<FixedClock>,
         rules: DeadlineRules,
     ) -> Self {
+        Self::start_with(nats_url, projection_dir, clock, rules, true).await
+    }
+
+    /// A replica whose projection keeps no derived statistics: its queries derive
+    /// everything from the views (what the statistics must agree with).
+    pub async fn start_underived(
+        nats_url: &str,
+        projection_dir: &Path,
+        clock: Arc<FixedClock>,
+        rules: DeadlineRules,
+    ) -> Self {
+        Self::start_with(nats_url, projection_dir, clock, rules, false).await
+    }
+
+    async fn start_with(
+        nats_url: &str,
+        projection_dir: &Path,
+        clock: Arc<FixedClock>,
+        rules: DeadlineRules,
+        derive: bool,
+    ) -> Self {
         let log = EventLog::connect(nats_url, &EventLogOptions::default())
             .await
             .unwrap();
-        let projection = ProjectionStore::open(projection_dir).unwrap();
+        let directory = dondoc_agencies::shipped().unwrap();
+        let statistics: Option<Arc<dyn dondoc_projection::Derivation>> = if derive {
+            Some(dondoc_app::ObligationStatistics::new(&directory, &rules))
+        } else {
+            None
+        };
+        let projection = ProjectionStore::open_with(projection_dir, statistics).unwrap();
         // Every replica of a deployment signs with the deployment's key.
         let key = dondoc_domain::DeploymentKey::from_secret_bytes(&[9; 32]);
         let signing =
@@ -62,7 +89,7 @@ impl Replica {
             projection: projection.clone(),
             progress,
             clock,
-            directory: dondoc_agencies::shipped().unwrap(),
+            directory,
             rules,
             signing,
         });

@@ -198,16 +198,32 @@ pub async fn answer(args: AnswerArgs) -> anyhow::Result<()> {
 
 pub async fn upcoming(args: UpcomingArgs) -> anyhow::Result<()> {
     let mut client = task_service(&args.server).await?;
-    let response = client
-        .list_upcoming_deadlines(pb::ListUpcomingDeadlinesRequest {
-            agency: args.agency,
-            province: args.province.unwrap_or_default(),
-            within_days: args.days,
-            ..Default::default()
-        })
+    // Every page, in order: the CLI shows the whole list.
+    let mut request = pb::ListUpcomingDeadlinesRequest {
+        agency: args.agency,
+        province: args.province.unwrap_or_default(),
+        within_days: args.days,
+        ..Default::default()
+    };
+    let mut response = client
+        .list_upcoming_deadlines(request.clone())
         .await
         .map_err(status_error("listing upcoming deadlines"))?
         .into_inner();
+    while !response.next_page_token.is_empty() {
+        // The same window on every page: the first answer fixed it.
+        request.from = response.from.clone();
+        request.to = response.to.clone();
+        request.within_days = 0;
+        request.page_token = std::mem::take(&mut response.next_page_token);
+        let next = client
+            .list_upcoming_deadlines(request.clone())
+            .await
+            .map_err(status_error("listing upcoming deadlines"))?
+            .into_inner();
+        response.obligations.extend(next.obligations);
+        response.next_page_token = next.next_page_token;
+    }
     if args.json {
         let json = serde_json::json!({
             "agency": response.agency,
@@ -231,16 +247,28 @@ pub async fn upcoming(args: UpcomingArgs) -> anyhow::Result<()> {
 
 pub async fn overdue(args: OverdueArgs) -> anyhow::Result<()> {
     let mut client = task_service(&args.server).await?;
-    let response = client
-        .list_overdue(pb::ListOverdueRequest {
-            plan_id: args.plan.unwrap_or_default(),
-            agency: args.agency.unwrap_or_default(),
-            province: args.province.unwrap_or_default(),
-            min_sequence: 0,
-        })
+    let mut request = pb::ListOverdueRequest {
+        plan_id: args.plan.unwrap_or_default(),
+        agency: args.agency.unwrap_or_default(),
+        province: args.province.unwrap_or_default(),
+        ..Default::default()
+    };
+    let mut response = client
+        .list_overdue(request.clone())
         .await
         .map_err(status_error("listing overdue obligations"))?
         .into_inner();
+    // Every page, in order: the CLI shows the whole list.
+    while !response.next_page_token.is_empty() {
+        request.page_token = std::mem::take(&mut response.next_page_token);
+        let next = client
+            .list_overdue(request.clone())
+            .await
+            .map_err(status_error("listing overdue obligations"))?
+            .into_inner();
+        response.obligations.extend(next.obligations);
+        response.next_page_token = next.next_page_token;
+    }
     if args.json {
         let json = serde_json::json!({
             "as_of": response.as_of,
