@@ -35,12 +35,14 @@
 //! Index keys, one per task and distinct open deadline (`OPEN` = due (16) plan \0
 //! position (u64 BE) task id (16): the order of the deadline lists):
 //! - `a` agency id \0 OPEN, for the agency that owes and the group it owes through;
-//! - `p` plan \0 OPEN; `*` OPEN;
+//! - `p` plan \0 OPEN. (No family over every plan: each key costs a sled insert per
+//!   task and deadline, and a list over every plan is an administrator's, derived.)
 //! - `z` horizon (u32 BE, year + 2^31) task id: tasks with an open-ended timeframe.
 //!
 //! The fingerprint covers this format, the deadline rules and the agency directory:
 //! with other rules or another directory the store derives everything again at open.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use dondoc_domain::{
@@ -115,12 +117,17 @@ impl Derivation for ObligationStatistics {
         let agencies = &self.rules.agencies;
         let plan = view.plan_id.as_str();
         let position = assignment.details.source.position as u64;
+        // A task names few agencies, each in many obligations: identified once each.
+        let mut identified: HashMap<&AgencyName, AgencyRef> = HashMap::new();
+        let mut identify = |name| {
+            identified
+                .entry(name)
+                .or_insert_with(|| agencies.identify(&view.state, &view.plan_id, name))
+                .clone()
+        };
         for obligation in &obligations {
-            let agency = agencies.identify(&view.state, &view.plan_id, &obligation.agency);
-            let via = obligation
-                .via_group
-                .as_ref()
-                .map(|group| agencies.identify(&view.state, &view.plan_id, group));
+            let agency = identify(&obligation.agency);
+            let via = obligation.via_group.as_ref().map(&mut identify);
             let class = class_at_far_future(obligation);
             let open = matches!(class, CLASS_OPEN | CLASS_OPEN_EXTENDED);
             let tail = counter_tail(obligation, class);
@@ -155,7 +162,6 @@ impl Derivation for ObligationStatistics {
                     derived.index.push(scoped(b'a', via.id.as_str(), &open_key));
                 }
                 derived.index.push(scoped(b'p', plan, &open_key));
-                derived.index.push([&[b'*'][..], &open_key].concat());
             }
         }
         if let Some(horizon) = horizon {

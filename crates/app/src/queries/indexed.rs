@@ -294,8 +294,8 @@ impl Queries {
     }
 
     /// A page of a deadline list from the index of open obligations (module docs). The
-    /// caller has checked `statistics_answer_at(selection.now)` and that the agency,
-    /// if any, is known by id.
+    /// caller has checked `statistics_answer_at(selection.now)`, and that the list
+    /// names an agency known by id or a plan.
     pub(super) fn indexed_deadlines(
         &self,
         scope: &ReadScope,
@@ -309,7 +309,12 @@ impl Queries {
                 [&[b'a'][..], id.as_bytes(), &[0]].concat()
             }
             (None, Some(plan)) => [&[b'p'][..], plan.as_str().as_bytes(), &[0]].concat(),
-            (None, None) => vec![b'*'],
+            // No index over every plan (`statistics.rs`): the caller derives.
+            (None, None) => {
+                return Err(AppError::Projection(ProjectionError::Corrupt(
+                    "a deadline list over every plan has no index".to_owned(),
+                )))
+            }
         };
         // Tasks idle past their horizon are derived whole, beside the index.
         let mut stale_ids = BTreeSet::new();

@@ -27,6 +27,8 @@ use crate::tracker::Shared;
 
 /// How long a read waits for the projection to reach the version or sequence asked for.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
+/// How long catching up waits without progress before it gives up.
+const CATCH_UP_STALL: Duration = Duration::from_secs(120);
 
 /// A task as the read side shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -337,7 +339,8 @@ impl Queries {
         let progress = &self.shared.progress;
         loop {
             let before = progress.applied();
-            match wait_for_sequence(progress, target).await {
+            // One batch can take long (a large import's commit is applied at once).
+            match wait_for_sequence_within(progress, target, CATCH_UP_STALL).await {
                 Err(AppError::NotCaughtUp(_)) if progress.applied() > before => {
                     tracing::info!(
                         applied = progress.applied(),
@@ -380,7 +383,16 @@ pub(crate) async fn wait_for_sequence(
     progress: &ProjectionProgress,
     min_sequence: u64,
 ) -> Result<(), AppError> {
-    let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_WAIT;
+    wait_for_sequence_within(progress, min_sequence, READ_YOUR_WRITES_WAIT).await
+}
+
+/// Waits at most `wait` until the projection has applied `min_sequence`.
+async fn wait_for_sequence_within(
+    progress: &ProjectionProgress,
+    min_sequence: u64,
+    wait: Duration,
+) -> Result<(), AppError> {
+    let deadline = tokio::time::Instant::now() + wait;
     let mut progress = progress.clone();
     while progress.applied() < min_sequence {
         if !progress.wait_for_change_until(deadline).await {

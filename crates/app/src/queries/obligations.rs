@@ -351,7 +351,11 @@ impl Queries {
             last_year: in_vietnam(now).year(),
             wanted: |status| *status == ObligationStatus::Overdue,
         };
-        let indexed = agency.is_none_or(|agency| agency.id.is_some());
+        // Indexed per agency (known by id) and per plan; over every plan, derived.
+        let indexed = match (agency, plan_id) {
+            (Some(agency), _) => agency.id.is_some(),
+            (None, plan) => plan.is_some(),
+        };
         if indexed && self.statistics_answer_at(now)? {
             return Ok((now, self.indexed_deadlines(scope, &selection, page)?));
         }
