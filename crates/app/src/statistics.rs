@@ -32,12 +32,14 @@
 //! - `A` agency id \0 plan \0 via-group id \0 TAIL spelling;
 //! - `G` via-group id \0 plan \0 agency id \0 TAIL spelling (only through a group).
 //!
-//! Index keys, one per task and distinct open deadline (`OPEN` = due (16) plan \0
-//! position (u64 BE) task id (16): the order of the deadline lists):
-//! - `a` agency id \0 OPEN, for the agency that owes and the group it owes through;
-//! - `p` plan \0 OPEN. (No family over every plan: each key costs a sled insert per
-//!   task and deadline, and a list over every plan is an administrator's, derived.)
-//! - `z` horizon (u32 BE, year + 2^31) task id: tasks with an open-ended timeframe.
+//! Index entries (list → member, `dondoc_projection`'s posting lists), one per task and
+//! distinct open deadline (`MEMBER` = plan \0 position (u64 BE) task id (16); due ‖
+//! member is the order of the deadline lists and a page token):
+//! - `a` agency id \0 due (16) → MEMBER, for the agency that owes and the group it
+//!   owes through;
+//! - `p` plan \0 due (16) → MEMBER. (No family over every plan: a list over every plan
+//!   is an administrator's, derived from every view.)
+//! - `z` horizon (u32 BE, year + 2^31) → task id: tasks with an open-ended timeframe.
 //!
 //! The fingerprint covers this format, the deadline rules and the agency directory:
 //! with other rules or another directory the store derives everything again at open.
@@ -154,18 +156,24 @@ impl Derivation for ObligationStatistics {
                 ));
             }
             if open {
-                let open_key = open_key(obligation.due, &view.plan_id, position, &view.task_id);
+                let due = encode_due(obligation.due);
+                let member = open_member(&view.plan_id, position, &view.task_id);
                 derived
                     .index
-                    .push(scoped(b'a', agency.id.as_str(), &open_key));
+                    .push((open_list(b'a', agency.id.as_str(), &due), member.clone()));
                 if let Some(via) = &via {
-                    derived.index.push(scoped(b'a', via.id.as_str(), &open_key));
+                    derived
+                        .index
+                        .push((open_list(b'a', via.id.as_str(), &due), member.clone()));
                 }
-                derived.index.push(scoped(b'p', plan, &open_key));
+                derived.index.push((open_list(b'p', plan, &due), member));
             }
         }
         if let Some(horizon) = horizon {
-            derived.index.push(horizon_key(horizon, &view.task_id));
+            derived.index.push((
+                horizon_list(horizon),
+                view.task_id.as_uuid().as_bytes().to_vec(),
+            ));
         }
         derived.index.sort();
         derived.index.dedup();
@@ -336,20 +344,24 @@ impl Counter {
 }
 
 /// `due plan \0 position task`: the order of the deadline lists (by due, then plan and
-/// appendix order).
+/// appendix order), and a page token.
 pub(crate) fn open_key(
     due: OffsetDateTime,
     plan: &PlanId,
     position: u64,
     task: &TaskId,
 ) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16 + plan.as_str().len() + 1 + 8 + 16);
-    key.extend_from_slice(&encode_due(due));
-    key.extend_from_slice(plan.as_str().as_bytes());
-    key.push(0);
-    key.extend_from_slice(&position.to_be_bytes());
-    key.extend_from_slice(task.as_uuid().as_bytes());
-    key
+    [&encode_due(due)[..], &open_member(plan, position, task)].concat()
+}
+
+/// A member of an open list: `plan \0 position task`.
+fn open_member(plan: &PlanId, position: u64, task: &TaskId) -> Vec<u8> {
+    let mut member = Vec::with_capacity(plan.as_str().len() + 1 + 8 + 16);
+    member.extend_from_slice(plan.as_str().as_bytes());
+    member.push(0);
+    member.extend_from_slice(&position.to_be_bytes());
+    member.extend_from_slice(task.as_uuid().as_bytes());
+    member
 }
 
 /// An open key, read back: (due, plan, task).
@@ -367,39 +379,38 @@ pub(crate) fn parse_open_key(key: &[u8]) -> Option<(OffsetDateTime, PlanId, Task
     Some((due, plan, TaskId::from_uuid(task)))
 }
 
-/// `family scope \0 open-key`.
-pub(crate) fn scoped(family: u8, scope: &str, open_key: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(1 + scope.len() + 1 + open_key.len());
+/// `family scope \0`: the start of a scope's open lists.
+pub(crate) fn open_family(family: u8, scope: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + scope.len() + 1);
     key.push(family);
     key.extend_from_slice(scope.as_bytes());
     key.push(0);
-    key.extend_from_slice(open_key);
     key
 }
 
-fn horizon_key(horizon: i32, task: &TaskId) -> Vec<u8> {
-    [
-        &[b'z'][..],
-        &encode_year(horizon),
-        task.as_uuid().as_bytes(),
-    ]
-    .concat()
+/// `family scope \0 due`: the list of one scope's open obligations at one due.
+/// Prefix-free: a scope holds no zero byte, and the due is 16 bytes.
+fn open_list(family: u8, scope: &str, due: &[u8; 16]) -> Vec<u8> {
+    [&open_family(family, scope)[..], due].concat()
 }
 
-/// A horizon key, read back: (horizon, task).
-pub(crate) fn parse_horizon_key(key: &[u8]) -> Option<(i32, TaskId)> {
-    let rest = key.strip_prefix(b"z")?;
-    if rest.len() != 20 {
-        return None;
-    }
-    let horizon = decode_year(&rest[..4])?;
-    let task = uuid::Uuid::from_slice(&rest[4..]).ok()?;
-    Some((horizon, TaskId::from_uuid(task)))
+/// The due of an open list, after its family's prefix.
+pub(crate) fn open_list_due(list: &[u8], family_len: usize) -> Option<[u8; 16]> {
+    list.get(family_len..)?.try_into().ok()
 }
 
-/// The first horizon key of tasks whose horizon is `year` or later.
+fn horizon_list(horizon: i32) -> Vec<u8> {
+    [&[b'z'][..], &encode_year(horizon)].concat()
+}
+
+/// A horizon list's year.
+pub(crate) fn parse_horizon_list(list: &[u8]) -> Option<i32> {
+    decode_year(list.strip_prefix(b"z")?)
+}
+
+/// The first horizon list of tasks whose horizon is `year` or later.
 pub(crate) fn horizon_bound(year: i32) -> Vec<u8> {
-    [&[b'z'][..], &encode_year(year)].concat()
+    horizon_list(year)
 }
 
 #[cfg(test)]
@@ -417,14 +428,17 @@ mod tests {
     }
 
     #[test]
-    fn open_and_horizon_keys_read_back() {
+    fn open_keys_and_lists_read_back() {
         let plan = PlanId::parse("qti-dti-2023").unwrap();
         let task = TaskId::from_uuid(uuid::Uuid::from_u128(42));
         let due = time::macros::datetime!(2023-03-24 23:59:59 +7);
         let key = open_key(due, &plan, 7, &task);
-        assert_eq!(parse_open_key(&key), Some((due, plan, task)));
-        let horizon = horizon_key(2027, &task);
-        assert_eq!(parse_horizon_key(&horizon), Some((2027, task)));
+        assert_eq!(parse_open_key(&key), Some((due, plan.clone(), task)));
+        let family = open_family(b'p', plan.as_str());
+        let list = open_list(b'p', plan.as_str(), &encode_due(due));
+        assert_eq!(open_list_due(&list, family.len()), Some(encode_due(due)));
+        let horizon = horizon_list(2027);
+        assert_eq!(parse_horizon_list(&horizon), Some(2027));
         assert!(horizon < horizon_bound(2028) && horizon >= horizon_bound(2027));
     }
 }

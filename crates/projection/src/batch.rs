@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use dondoc_domain::{EventEnvelope, TaskId};
 
+use crate::postings::{self, IndexEntry};
 use crate::query::index_entries;
 use crate::store::{
     decode_envelope, decode_instant, decode_u64, decode_view, encode_instant, encode_view, keys,
@@ -29,9 +30,23 @@ type Record = (Vec<u8>, Vec<u8>);
 pub struct ProjectionBatch<'a> {
     store: &'a ProjectionStore,
     staged: BTreeMap<Vec<u8>, Staged>,
-    /// The current operation's writes, each with what was staged under its key
-    /// before: undone in reverse if the operation fails.
-    undo: Vec<(Vec<u8>, Option<Staged>)>,
+    /// The derived index's records touched so far (`postings.rs`), by record key, as
+    /// they will be written: members are added and removed here, encoded at commit.
+    lists: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    /// The current operation's changes, undone in reverse if the operation fails.
+    undo: Vec<Undo>,
+}
+
+/// One change of the current operation, with what it takes to undo it.
+enum Undo {
+    /// A record staged: what was staged under its key before.
+    Record(Vec<u8>, Option<Staged>),
+    /// A member added to (`true`) or removed from the list record.
+    Member {
+        record: Vec<u8>,
+        member: Vec<u8>,
+        added: bool,
+    },
 }
 
 impl<'a> ProjectionBatch<'a> {
@@ -39,6 +54,7 @@ impl<'a> ProjectionBatch<'a> {
         Self {
             store,
             staged: BTreeMap::new(),
+            lists: BTreeMap::new(),
             undo: Vec::new(),
         }
     }
@@ -57,12 +73,48 @@ impl<'a> ProjectionBatch<'a> {
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         let before = self.staged.insert(key.clone(), Some(value));
-        self.undo.push((key, before));
+        self.undo.push(Undo::Record(key, before));
     }
 
     fn remove(&mut self, key: Vec<u8>) {
         let before = self.staged.insert(key.clone(), None);
-        self.undo.push((key, before));
+        self.undo.push(Undo::Record(key, before));
+    }
+
+    /// The members of a derived index record as staged (loaded on first touch).
+    fn list_record(&mut self, record: &[u8]) -> Result<&mut BTreeSet<Vec<u8>>, ProjectionError> {
+        if !self.lists.contains_key(record) {
+            let members = match self.store.get(record)? {
+                Some(bytes) => postings::decode(&bytes)?,
+                None => BTreeSet::new(),
+            };
+            self.lists.insert(record.to_vec(), members);
+        }
+        Ok(self.lists.get_mut(record).expect("inserted above"))
+    }
+
+    /// Adds (`add`) or removes an index entry.
+    fn change_member(
+        &mut self,
+        (list, member): &IndexEntry,
+        add: bool,
+    ) -> Result<(), ProjectionError> {
+        postings::check_member(member)?;
+        let record = postings::record_key(list, member);
+        let members = self.list_record(&record)?;
+        let changed = if add {
+            members.insert(member.clone())
+        } else {
+            members.remove(member)
+        };
+        if changed {
+            self.undo.push(Undo::Member {
+                record,
+                member: member.clone(),
+                added: add,
+            });
+        }
+        Ok(())
     }
 
     /// Runs one operation: kept whole if it succeeds, undone if it fails.
@@ -73,11 +125,28 @@ impl<'a> ProjectionBatch<'a> {
         self.undo.clear();
         let result = run(self);
         if result.is_err() {
-            for (key, before) in std::mem::take(&mut self.undo).into_iter().rev() {
-                match before {
-                    Some(before) => self.staged.insert(key, before),
-                    None => self.staged.remove(&key),
-                };
+            for undo in std::mem::take(&mut self.undo).into_iter().rev() {
+                match undo {
+                    Undo::Record(key, Some(before)) => {
+                        self.staged.insert(key, before);
+                    }
+                    Undo::Record(key, None) => {
+                        self.staged.remove(&key);
+                    }
+                    Undo::Member {
+                        record,
+                        member,
+                        added,
+                    } => {
+                        if let Some(members) = self.lists.get_mut(&record) {
+                            if added {
+                                members.remove(&member);
+                            } else {
+                                members.insert(member);
+                            }
+                        }
+                    }
+                }
             }
         }
         self.undo.clear();
@@ -219,7 +288,7 @@ impl<'a> ProjectionBatch<'a> {
     /// Applies everything staged at once (module docs). A store without a derivation
     /// drops the derivation fingerprint with its first write.
     pub fn commit(self) -> Result<(), ProjectionError> {
-        if self.staged.is_empty() {
+        if self.staged.is_empty() && self.lists.is_empty() {
             return Ok(());
         }
         let mut batch = sled::Batch::default();
@@ -227,6 +296,13 @@ impl<'a> ProjectionBatch<'a> {
             match value {
                 Some(value) => batch.insert(key, value),
                 None => batch.remove(key),
+            }
+        }
+        for (record, members) in self.lists {
+            if members.is_empty() {
+                batch.remove(record);
+            } else {
+                batch.insert(record, postings::encode(&members));
             }
         }
         if self.store.derivation.is_none() {
@@ -278,13 +354,7 @@ impl<'a> ProjectionBatch<'a> {
                 .map(|view| derivation.derive(view))
                 .unwrap_or_default();
             let new = derivation.derive(&view);
-            let prefixed = |derived: Vec<Vec<u8>>| -> Vec<Vec<u8>> {
-                derived
-                    .iter()
-                    .map(|key| keys::with(keys::DERIVED_INDEX, key))
-                    .collect()
-            };
-            self.replace_set(prefixed(old.index), prefixed(new.index));
+            self.replace_entries(old.index, new.index)?;
             self.add_counters(&old.counters, &new.counters)?;
         }
         let latest = self.get(LATEST)?.as_deref().and_then(decode_instant);
@@ -306,6 +376,23 @@ impl<'a> ProjectionBatch<'a> {
         for key in new.difference(&old) {
             self.put(key.clone(), Vec::new());
         }
+    }
+
+    /// Removes the index entries of `old` that `new` lacks and adds those it lacks.
+    fn replace_entries(
+        &mut self,
+        old: Vec<IndexEntry>,
+        new: Vec<IndexEntry>,
+    ) -> Result<(), ProjectionError> {
+        let old: BTreeSet<IndexEntry> = old.into_iter().collect();
+        let new: BTreeSet<IndexEntry> = new.into_iter().collect();
+        for entry in old.difference(&new) {
+            self.change_member(entry, false)?;
+        }
+        for entry in new.difference(&old) {
+            self.change_member(entry, true)?;
+        }
+        Ok(())
     }
 
     /// Takes one off each counter in `old` and adds one to each in `new`.

@@ -5,11 +5,13 @@
 //! decides anything (it applies events with the domain's `apply`).
 
 mod batch;
+mod postings;
 mod query;
 mod store;
 mod view;
 
 pub use batch::ProjectionBatch;
+pub use postings::IndexEntry;
 pub use query::{TaskPage, TaskQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use store::{
     ApplyOutcome, ChainHead, Derivation, Derived, ProjectionStore, Quarantined, TreeDigest,

@@ -16,7 +16,8 @@
 //!   held back, not applied;
 //! - `W` task id → import id, for every task with held events;
 //! - `I` import id → stream sequence of its commit record;
-//! - `O` key → (): the derived index (`Derivation::derive`'s `index`);
+//! - `O` list bucket → members: the derived index (`Derivation::derive`'s `index`) as
+//!   posting lists (`postings.rs`);
 //! - `S` key → count (u64 big-endian, never 0): the derived counters.
 //!
 //! Invariant: a task's view holds none of its events from an import until that
@@ -43,8 +44,7 @@
 //! stuck in a commit waiting for a log segment, sled issue #1412), and a batch can hold
 //! many events, so a rebuild commits once per few hundred events, not per event.
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Bound;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -54,6 +54,7 @@ use sled::Tree;
 use time::OffsetDateTime;
 
 use crate::batch::ProjectionBatch;
+use crate::postings::{self, IndexEntry};
 use crate::view::TaskView;
 use crate::ProjectionError;
 
@@ -104,8 +105,9 @@ const DERIVE_CHUNK: usize = 1000;
 pub trait Derivation: Send + Sync + std::fmt::Debug {
     /// Identifies the rules: records derived under another fingerprint are derived again.
     fn fingerprint(&self) -> Vec<u8>;
-    /// The records `view` contributes. Index keys form a set (a key two views give is
-    /// one record, so keys should name their task); each counter key adds one.
+    /// The records `view` contributes. Index entries form a set (an entry two views
+    /// give is one, so members should name their task), and list keys must be
+    /// prefix-free (`postings.rs`); each counter key adds one.
     fn derive(&self, view: &TaskView) -> Derived;
     /// Whether `derive(after)` is certainly `derive(before)`, `after` being `before`
     /// with `envelope` applied: then neither is derived (a shortcut; `false` is always
@@ -119,7 +121,7 @@ pub trait Derivation: Send + Sync + std::fmt::Debug {
 /// One view's derived records (`Derivation`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Derived {
-    pub index: Vec<Vec<u8>>,
+    pub index: Vec<IndexEntry>,
     pub counters: Vec<Vec<u8>>,
 }
 
@@ -187,6 +189,9 @@ impl ProjectionStore {
     ) -> Result<Self, ProjectionError> {
         let db = sled::Config::new()
             .path(path)
+            // sled's page cache (default 1 GB): what the store keeps in memory at any
+            // size. 64 MB holds the views and lists a query touches at 10k tasks.
+            .cache_capacity(64 << 20)
             .open()
             .map_err(storage("opening the projection store"))?;
         let existing = db.tree_names();
@@ -369,26 +374,6 @@ impl ProjectionStore {
             .transpose()
     }
 
-    /// The derived index keys in `[from, to)` (without the store's prefix), in order.
-    pub fn derived_range<'a>(
-        &'a self,
-        from: &[u8],
-        to: Bound<&[u8]>,
-    ) -> impl Iterator<Item = Result<Vec<u8>, ProjectionError>> + 'a {
-        let start = keys::with(keys::DERIVED_INDEX, from);
-        let end = match to {
-            Bound::Included(to) => Bound::Included(keys::with(keys::DERIVED_INDEX, to)),
-            Bound::Excluded(to) => Bound::Excluded(keys::with(keys::DERIVED_INDEX, to)),
-            Bound::Unbounded => Bound::Excluded(vec![keys::DERIVED_INDEX + 1]),
-        };
-        self.tree
-            .range::<Vec<u8>, _>((Bound::Included(start), end))
-            .map(|item| {
-                item.map(|(key, _)| key[1..].to_vec())
-                    .map_err(storage("reading the derived index"))
-            })
-    }
-
     /// The derived counters whose keys start with `prefix` (without the store's
     /// prefix), in key order.
     pub fn counters(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, u64)>, ProjectionError> {
@@ -488,29 +473,50 @@ impl ProjectionStore {
                 .map_err(storage("clearing derived records"))?;
         }
         let mut counters: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        let mut batch = sled::Batch::default();
-        let mut in_batch = 0;
+        let mut lists: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
+        let mut in_chunk = 0;
         for item in self.scan_prefix(vec![keys::TASK], "reading views to derive") {
             let (_, value) = item?;
             let derived = derivation.derive(&decode_view(&value)?);
-            for key in derived.index {
-                batch.insert(keys::with(keys::DERIVED_INDEX, &key), &[]);
+            for (list, member) in derived.index {
+                postings::check_member(&member)?;
+                lists
+                    .entry(postings::record_key(&list, &member))
+                    .or_default()
+                    .insert(member);
             }
             for key in derived.counters {
                 *counters.entry(key).or_default() += 1;
             }
-            in_batch += 1;
-            if in_batch == DERIVE_CHUNK {
-                self.tree
-                    .apply_batch(std::mem::take(&mut batch))
-                    .map_err(storage("writing derived records"))?;
-                in_batch = 0;
+            in_chunk += 1;
+            if in_chunk == DERIVE_CHUNK {
+                self.merge_lists(std::mem::take(&mut lists))?;
+                in_chunk = 0;
             }
         }
+        self.merge_lists(lists)?;
+        let mut batch = sled::Batch::default();
         for (key, count) in counters {
             batch.insert(keys::with(keys::COUNTER, &key), &count.to_be_bytes());
         }
         batch.insert(DERIVATION, fingerprint);
+        self.tree
+            .apply_batch(batch)
+            .map_err(storage("writing derived records"))
+    }
+
+    /// Adds members to the derived index's records (a re-derivation's chunk).
+    fn merge_lists(
+        &self,
+        lists: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>,
+    ) -> Result<(), ProjectionError> {
+        let mut batch = sled::Batch::default();
+        for (record, mut members) in lists {
+            if let Some(stored) = self.get(&record)? {
+                members.extend(postings::decode(&stored)?);
+            }
+            batch.insert(record, postings::encode(&members));
+        }
         self.tree
             .apply_batch(batch)
             .map_err(storage("writing derived records"))

@@ -534,11 +534,10 @@ impl Derivation for LeadCounts {
             return Derived::default();
         };
         Derived {
-            index: vec![[
-                view.plan_id.as_str().as_bytes(),
-                view.task_id.as_uuid().as_bytes(),
-            ]
-            .concat()],
+            index: vec![(
+                view.plan_id.as_str().as_bytes().to_vec(),
+                view.task_id.as_uuid().as_bytes().to_vec(),
+            )],
             counters: assignment
                 .details
                 .lead
@@ -571,11 +570,14 @@ fn derived_records_follow_every_change_and_are_derived_again_under_other_rules()
     assert_eq!(count(&store, "sở tt&tt"), 2);
     assert_eq!(count(&store, "sở nội vụ"), 1);
     assert_eq!(count(&store, "reports"), 1);
-    // One index key per task.
-    assert_eq!(
-        store.derived_range(b"", std::ops::Bound::Unbounded).count(),
-        2
-    );
+    // One index entry per task, both in the plan's list.
+    let lists: Vec<_> = store
+        .derived_lists(b"", std::ops::Bound::Unbounded)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].0, b"p");
+    assert_eq!(lists[0].1.len(), 2);
     let kept = store.digests().unwrap();
     drop(store);
 
@@ -625,4 +627,99 @@ fn the_trees_of_an_older_build_are_dropped_so_the_projection_is_rebuilt() {
         "rebuilt from the stream's start"
     );
     assert_eq!(store.task_count(), 0);
+}
+
+/// Indexes each task in the list of its report count: many members, moving between
+/// lists as reports arrive.
+#[derive(Debug)]
+struct ByReports(&'static str);
+
+impl Derivation for ByReports {
+    fn fingerprint(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+
+    fn derive(&self, view: &TaskView) -> Derived {
+        Derived {
+            index: vec![(
+                vec![b'r', view.state.reports.len() as u8],
+                view.task_id.as_uuid().as_bytes().to_vec(),
+            )],
+            counters: Vec::new(),
+        }
+    }
+}
+
+fn lists_of(store: &ProjectionStore, start: &[u8], end: std::ops::Bound<&[u8]>) -> Vec<IndexEntry> {
+    store
+        .derived_lists(start, end)
+        .flat_map(|list| {
+            let (list, members) = list.unwrap();
+            members
+                .into_iter()
+                .map(move |member| (list.clone(), member))
+        })
+        .collect()
+}
+
+#[test]
+fn index_lists_keep_their_members_in_order_across_buckets_and_follow_each_change() {
+    use std::ops::Bound;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("projection");
+    let store = ProjectionStore::open_with(&path, Some(Arc::new(ByReports("v1")))).unwrap();
+    let tasks: Vec<EventEnvelope> = (0..300)
+        .map(|position| assigned_envelope("p", position, &["Sở TT&TT"], &[]))
+        .collect();
+    let mut batch = store.batch();
+    for (sequence, task) in (1..).zip(&tasks) {
+        batch.apply(sequence, task).unwrap();
+    }
+    batch.commit().unwrap();
+    let mut ids: Vec<Vec<u8>> = tasks
+        .iter()
+        .map(|task| task.task_id.as_uuid().as_bytes().to_vec())
+        .collect();
+    ids.sort();
+    let none: Vec<IndexEntry> = ids.iter().map(|id| (b"r\0".to_vec(), id.clone())).collect();
+    assert_eq!(lists_of(&store, b"", Bound::Unbounded), none);
+
+    // A report moves its task from list r0 to r1; each list stays whole and in order.
+    let mut batch = store.batch();
+    for (sequence, task) in (301..).zip(&tasks[..100]) {
+        batch
+            .apply(sequence, &report_envelope(task, 2, &format!("r{sequence}")))
+            .unwrap();
+    }
+    batch.commit().unwrap();
+    let mut reported: Vec<Vec<u8>> = tasks[..100]
+        .iter()
+        .map(|task| task.task_id.as_uuid().as_bytes().to_vec())
+        .collect();
+    reported.sort();
+    let first: Vec<IndexEntry> = reported
+        .iter()
+        .map(|id| (b"r\x01".to_vec(), id.clone()))
+        .collect();
+    assert_eq!(lists_of(&store, b"r\x01", Bound::Unbounded), first);
+    let rest = lists_of(&store, b"", Bound::Excluded(b"r\x01"));
+    assert_eq!(rest.len(), 200);
+    assert!(rest.windows(2).all(|pair| pair[0] < pair[1]));
+    assert!(rest.iter().all(|(_, id)| !reported.contains(id)));
+    // A start inside the lists' key (a prefix of none) starts at the next list.
+    assert_eq!(lists_of(&store, b"r\0\0", Bound::Unbounded), first);
+
+    // Derived again from the views under another fingerprint: the same records.
+    let kept = store.digests().unwrap();
+    drop(store);
+    let again = ProjectionStore::open_with(&path, Some(Arc::new(ByReports("v2")))).unwrap();
+    let index = |digests: &[TreeDigest]| {
+        digests
+            .iter()
+            .find(|digest| digest.tree == "derived_index")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(index(&again.digests().unwrap()), index(&kept));
+    assert!(index(&kept).entries > 1, "the lists are split in buckets");
 }

@@ -202,10 +202,24 @@ impl Stack {
     /// model has applied the whole stream: how long the rebuild took, and how many
     /// stream messages it applied.
     pub async fn rebuild(&mut self) -> anyhow::Result<(Duration, u64)> {
+        self.restart(true).await
+    }
+
+    /// Stops dondoc and starts it again on its projection as it is (the steady state
+    /// of a restart), waiting until it has caught up.
+    pub async fn restart_kept(&mut self) -> anyhow::Result<Duration> {
+        Ok(self.restart(false).await?.0)
+    }
+
+    /// Stops dondoc, wipes its projection if asked, starts it again and waits until the
+    /// read side has applied the whole stream: (how long, the last stream sequence).
+    async fn restart(&mut self, wipe: bool) -> anyhow::Result<(Duration, u64)> {
         let last = self.nats.last_sequence().await;
         self.dondoc.terminate();
-        std::fs::remove_dir_all(self.data.path().join("projection"))
-            .context("wiping the projection")?;
+        if wipe {
+            std::fs::remove_dir_all(self.data.path().join("projection"))
+                .context("wiping the projection")?;
+        }
         let started = Instant::now();
         self.dondoc = DondocProcess::up(
             &self.binary,
@@ -228,7 +242,7 @@ impl Stack {
             }
             anyhow::ensure!(
                 started.elapsed() < Duration::from_secs(3600),
-                "the rebuild did not finish in an hour"
+                "dondoc did not catch up within an hour of its start"
             );
         }
     }

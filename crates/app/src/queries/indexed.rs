@@ -31,8 +31,9 @@ use crate::agencies::AgencyTarget;
 use crate::error::AppError;
 use crate::scorecard::{scorecard_period, Scorecard, ScorecardQuery, StatusCounts, Tally};
 use crate::statistics::{
-    counter_prefix, encode_due, horizon_bound, open_key, parse_horizon_key, parse_open_key,
-    Counter, CLASS_LATE, CLASS_ON_TIME, CLASS_OPEN, CLASS_OPEN_EXTENDED,
+    counter_prefix, encode_due, horizon_bound, open_family, open_key, open_list_due,
+    parse_horizon_list, parse_open_key, Counter, CLASS_LATE, CLASS_ON_TIME, CLASS_OPEN,
+    CLASS_OPEN_EXTENDED,
 };
 
 /// Obligations per page of the deadline lists when the request names no size.
@@ -187,13 +188,18 @@ impl Queries {
     fn stale_tasks(&self, year: i32) -> Result<Vec<(i32, TaskView)>, AppError> {
         let store = &self.shared.projection;
         let mut stale = Vec::new();
-        for key in store.derived_range(b"z", Bound::Excluded(&horizon_bound(year))) {
-            let key = key?;
-            let Some((horizon, task_id)) = parse_horizon_key(&key) else {
+        for list in store.derived_lists(b"z", Bound::Excluded(&horizon_bound(year))) {
+            let (list, members) = list?;
+            let Some(horizon) = parse_horizon_list(&list) else {
                 continue;
             };
-            if let Some(view) = store.task(&task_id)? {
-                stale.push((horizon, view));
+            for member in members {
+                let Ok(task_id) = uuid::Uuid::from_slice(&member) else {
+                    continue;
+                };
+                if let Some(view) = store.task(&TaskId::from_uuid(task_id))? {
+                    stale.push((horizon, view));
+                }
             }
         }
         Ok(stale)
@@ -306,9 +312,9 @@ impl Queries {
         let family = match (selection.agency, selection.plan_id) {
             (Some(agency), _) => {
                 let id = agency.id.as_ref().map(|id| id.as_str()).unwrap_or_default();
-                [&[b'a'][..], id.as_bytes(), &[0]].concat()
+                open_family(b'a', id)
             }
-            (None, Some(plan)) => [&[b'p'][..], plan.as_str().as_bytes(), &[0]].concat(),
+            (None, Some(plan)) => open_family(b'p', plan.as_str()),
             // No index over every plan (`statistics.rs`): the caller derives.
             (None, None) => {
                 return Err(AppError::Projection(ProjectionError::Corrupt(
@@ -346,9 +352,10 @@ impl Queries {
             }
         }
         stale_groups.sort_by(|a, b| a.0.cmp(&b.0));
-        let start = match (page.after()?, selection.from) {
-            // The next key after the token's: the token with a zero byte appended.
-            (Some(after), _) => [family.as_slice(), &after, &[0]].concat(),
+        let after = page.after()?;
+        // The lists from the token's due (or the window's start) on.
+        let start = match (&after, selection.from) {
+            (Some(after), _) => [family.as_slice(), &after[..16]].concat(),
             (None, Some(from)) => [family.as_slice(), &encode_due(from)].concat(),
             (None, None) => family.clone(),
         };
@@ -356,12 +363,27 @@ impl Queries {
         if let Some(last) = family_end.last_mut() {
             *last += 1;
         }
+        let open_keys = store
+            .derived_lists(&start, Bound::Excluded(&family_end))
+            .flat_map(|list| -> Vec<Result<Vec<u8>, AppError>> {
+                match list {
+                    Ok((list, members)) => match open_list_due(&list, family.len()) {
+                        Some(due) => members
+                            .into_iter()
+                            .map(|member| Ok([&due[..], &member].concat()))
+                            .collect(),
+                        None => Vec::new(),
+                    },
+                    Err(err) => vec![Err(err.into())],
+                }
+            });
         let mut cache: HashMap<TaskId, Rc<(TaskView, Vec<Obligation>)>> = HashMap::new();
-        let indexed = store
-            .derived_range(&start, Bound::Excluded(&family_end))
-            .map(|key| -> Result<Option<Group>, AppError> {
-                let key = key?;
-                let open = key[family.len()..].to_vec();
+        let indexed = open_keys
+            .map(|open| -> Result<Option<Group>, AppError> {
+                let open = open?;
+                if after.as_ref().is_some_and(|after| open <= *after) {
+                    return Ok(Some((open, Vec::new())));
+                }
                 let Some((due, plan_id, task_id)) = parse_open_key(&open) else {
                     return Ok(Some((open, Vec::new())));
                 };
