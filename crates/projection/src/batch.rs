@@ -81,36 +81,34 @@ impl<'a> ProjectionBatch<'a> {
         self.undo.push(Undo::Record(key, before));
     }
 
-    /// The members of a derived index record as staged (loaded on first touch).
-    fn list_record(&mut self, record: &[u8]) -> Result<&mut BTreeSet<Vec<u8>>, ProjectionError> {
-        if !self.lists.contains_key(record) {
-            let members = match self.store.get(record)? {
-                Some(bytes) => postings::decode(&bytes)?,
-                None => BTreeSet::new(),
-            };
-            self.lists.insert(record.to_vec(), members);
-        }
-        Ok(self.lists.get_mut(record).expect("inserted above"))
-    }
-
-    /// Adds (`add`) or removes an index entry.
+    /// Adds (`add`) or removes an index entry; the record it is in is loaded on first
+    /// touch and stays staged (decoded) until the commit.
     fn change_member(
         &mut self,
-        (list, member): &IndexEntry,
+        (list, member): IndexEntry,
         add: bool,
     ) -> Result<(), ProjectionError> {
-        postings::check_member(member)?;
-        let record = postings::record_key(list, member);
-        let members = self.list_record(&record)?;
+        postings::check_member(&member)?;
+        let record = postings::record_key(&list, &member);
+        let members = match self.lists.entry(record.clone()) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                let members = match self.store.get(entry.key())? {
+                    Some(bytes) => postings::decode(&bytes)?,
+                    None => BTreeSet::new(),
+                };
+                entry.insert(members)
+            }
+        };
         let changed = if add {
             members.insert(member.clone())
         } else {
-            members.remove(member)
+            members.remove(&member)
         };
         if changed {
             self.undo.push(Undo::Member {
                 record,
-                member: member.clone(),
+                member,
                 added: add,
             });
         }
@@ -386,10 +384,17 @@ impl<'a> ProjectionBatch<'a> {
     ) -> Result<(), ProjectionError> {
         let old: BTreeSet<IndexEntry> = old.into_iter().collect();
         let new: BTreeSet<IndexEntry> = new.into_iter().collect();
-        for entry in old.difference(&new) {
+        let removed: Vec<IndexEntry> = old.difference(&new).cloned().collect();
+        let added: Vec<IndexEntry> = if old.is_empty() {
+            // A new task: every entry is added, without a copy.
+            new.into_iter().collect()
+        } else {
+            new.difference(&old).cloned().collect()
+        };
+        for entry in removed {
             self.change_member(entry, false)?;
         }
-        for entry in new.difference(&old) {
+        for entry in added {
             self.change_member(entry, true)?;
         }
         Ok(())

@@ -164,3 +164,69 @@ pub fn sled_apply(events: usize, tasks: usize) -> anyhow::Result<f64> {
     db.flush()?;
     Ok(events as f64 / started.elapsed().as_secs_f64())
 }
+
+/// Publishes `count` messages at `per_second`, one at a time, while an ordered consumer
+/// applies each to a sled tree: per message, the time from its publish acknowledgement
+/// until it is applied (what a reader waiting for its own write waits at the least).
+pub async fn publish_to_applied(
+    js: &jetstream::Context,
+    count: usize,
+    per_second: f64,
+) -> anyhow::Result<Measured> {
+    use futures::StreamExt;
+    stream(js).await?;
+    let stream = js.get_stream("BENCH_RAW").await.context("the raw stream")?;
+    let start = stream.cached_info().state.last_sequence + 1;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            filter_subject: "bench.raw.ryw.>".to_owned(),
+            deliver_policy: jetstream::consumer::DeliverPolicy::ByStartSequence {
+                start_sequence: start,
+            },
+            ..Default::default()
+        })
+        .await
+        .context("an ordered consumer")?;
+    let mut messages = consumer.messages().await.context("consuming")?;
+    let dir = tempfile::tempdir()?;
+    let db = sled::open(dir.path().join("raw-applied")).context("opening the raw sled")?;
+    let tree = db.open_tree("views")?;
+    let (applied_tx, mut applied) = tokio::sync::watch::channel(0u64);
+    let applier = tokio::spawn(async move {
+        while let Some(Ok(message)) = messages.next().await {
+            let Ok(info) = message.info() else { continue };
+            let sequence = info.stream_sequence;
+            if tree
+                .insert(message.subject.as_bytes(), message.payload.to_vec())
+                .is_err()
+            {
+                break;
+            }
+            applied_tx.send_replace(sequence);
+        }
+    });
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs_f64(1.0 / per_second));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut measured = Measured::default();
+    let started = Instant::now();
+    for index in 0..count {
+        ticker.tick().await;
+        let ack = js
+            .publish(format!("bench.raw.ryw.{}", index % 64), payload(index))
+            .await
+            .context("publishing")?
+            .await
+            .context("the publish acknowledgement")?;
+        let acked = Instant::now();
+        applied
+            .wait_for(|sequence| *sequence >= ack.sequence)
+            .await
+            .context("the raw applier stopped")?;
+        measured.latencies.push(acked.elapsed());
+    }
+    applier.abort();
+    measured.elapsed = started.elapsed();
+    measured.operations = count;
+    measured.latencies.sort_unstable();
+    Ok(measured)
+}

@@ -121,6 +121,71 @@ impl Stack {
         .await
     }
 
+    /// Read-your-write at a fixed offered load: `count` coordination notes at
+    /// `per_second`, one at a time, each followed by a GetTask with `min_version` at
+    /// the version the command answered; the latencies are the GetTask's (the wait for
+    /// the projection to hold the write, and the read).
+    pub async fn read_your_write(
+        &self,
+        tasks: &[String],
+        count: usize,
+        per_second: f64,
+        label: &str,
+    ) -> Measured {
+        let mut client = self.client();
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second.max(1.0)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut measured = Measured::default();
+        let started = Instant::now();
+        for index in 0..count {
+            ticker.tick().await;
+            let task = tasks[index % tasks.len()].clone();
+            let written = client
+                .record_coordination(pb::RecordCoordinationRequest {
+                    task_id: task.clone(),
+                    request_id: format!("{label}-{index}"),
+                    agency: "Sở Nội vụ".to_owned(),
+                    note: format!("Đã phối hợp, lần {index}"),
+                    expected_version: None,
+                })
+                .await;
+            let version = match written {
+                Ok(response) => response.into_inner().version,
+                Err(status) => {
+                    measured.failures += 1;
+                    measured.first_failure.get_or_insert(format!(
+                        "{:?}: {}",
+                        status.code(),
+                        status.message()
+                    ));
+                    continue;
+                }
+            };
+            let sent = Instant::now();
+            match client
+                .get_task(pb::GetTaskRequest {
+                    task_id: task,
+                    min_version: version,
+                })
+                .await
+            {
+                Ok(_) => measured.latencies.push(sent.elapsed()),
+                Err(status) => {
+                    measured.failures += 1;
+                    measured.first_failure.get_or_insert(format!(
+                        "{:?}: {}",
+                        status.code(),
+                        status.message()
+                    ));
+                }
+            }
+        }
+        measured.elapsed = started.elapsed();
+        measured.operations = count;
+        measured.latencies.sort_unstable();
+        measured
+    }
+
     /// Replays the whole log through the audit service: how long, and how many events.
     pub async fn replay(&self) -> anyhow::Result<(Duration, u64)> {
         let mut audit = dondoc_api::AuditServiceClient::new(self.channel.clone());

@@ -129,6 +129,17 @@ impl TaskHistories {
         Some(history.clone())
     }
 
+    /// Takes the cached history of `task_id` out of the cache: the caller (a command,
+    /// holding the task's turn) then holds the only reference and changes it in place,
+    /// instead of copying a history that may hold thousands of events. It puts it (or
+    /// its successor) back.
+    pub fn take(&self, task_id: &TaskId) -> Option<Arc<TaskHistory>> {
+        self.lock()
+            .entries
+            .remove(task_id)
+            .map(|(history, _)| history)
+    }
+
     /// Keeps `history` unless the cache already holds a later one of the task.
     pub fn put(&self, history: Arc<TaskHistory>) {
         let mut cache = self.lock();

@@ -1,13 +1,16 @@
 //! The command loop: the one path by which anything is appended to a task.
 //!
-//! A command runs as: load the task's history (the cached one, brought up to date from
-//! the stream leader) → build the command from it (a use case puts the facts `decide`
-//! needs into it, e.g. who owes a duty now) → if its request id is already in the
-//! history, answer with the outcome it had → check the pinned version → `decide` →
-//! append each event sealed to the previous one, stating the task's last stream
-//! sequence. A conflicting append means another writer got there first: with a pinned
-//! version that is the client's conflict (ABORTED); without one the command is built
-//! and decided again on the fresh history, a bounded number of times.
+//! A command runs as: take the task's history (the cached one; on a retry, or with
+//! none cached, the cached one brought up to date from the stream leader) → build the
+//! command from it (a use case puts the facts `decide` needs into it, e.g. who owes a
+//! duty now) → if its request id is already in the history, answer with the outcome it
+//! had → check the pinned version → `decide` → append each event sealed to the previous
+//! one, stating the task's last stream sequence. A conflicting append means another
+//! writer got there first (or the cache was behind): with a pinned version, on a
+//! history read from the log, that is the client's conflict (ABORTED); otherwise the
+//! command is built and decided again on the fresh history, a bounded number of times.
+//! An answer without an append (an error, a no-op) is only given on a history read from
+//! the log in this command, so a cache behind the log never answers for it.
 //!
 //! Commands for one task queue in this process (`TaskQueues`): one at a time per task,
 //! in arrival order, so that concurrent clients of one task do not race each other
@@ -112,6 +115,16 @@ fn plan_of_subject(read: &dondoc_eventlog::TaskMessages) -> PlanId {
             _ => None,
         })
         .unwrap_or_else(|| PlanId::parse("unknown").expect("a valid plan id"))
+}
+
+/// What a command comes to on one history, before any append.
+enum Prepared {
+    /// Its request id is in the history: the outcome it had.
+    Recorded(CommandOutcome),
+    /// It changes nothing.
+    Unchanged(CommandOutcome),
+    /// Events to append, decided at that instant.
+    Append(Vec<TaskEvent>, OffsetDateTime),
 }
 
 /// Loads histories and runs commands. Cheap to clone.
@@ -260,71 +273,48 @@ impl Writer {
     ) -> Result<CommandOutcome, AppError> {
         // Held until the command is answered: the task's next command waits its turn.
         let _turn = self.queues.turn(task_id).await;
+        // The first attempt decides on the cached history without asking the log (one
+        // round trip fewer per command): its append states the history's last
+        // sequence, so a cache behind the log only loses the race. What is answered
+        // without an append (an error, a no-op) is trusted on a history just read from
+        // the log only; a recorded request id is trusted on any (the cache is never
+        // wrong, only behind).
+        let mut unverified = self.histories.take(&task_id);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let history = match self.load(task_id, plan_id).await? {
-                Some(history) => history,
-                None => {
-                    let plan_id = plan_id.ok_or(AppError::TaskNotFound(task_id))?;
-                    Arc::new(TaskHistory::empty(task_id, plan_id.clone()))
+            let (history, verified) = match unverified.take() {
+                Some(history) => (history, false),
+                None => match self.load(task_id, plan_id).await? {
+                    Some(history) => (history, true),
+                    None => {
+                        let plan_id = plan_id.ok_or(AppError::TaskNotFound(task_id))?;
+                        (Arc::new(TaskHistory::empty(task_id, plan_id.clone())), true)
+                    }
+                },
+            };
+            let prepared = self.prepare(&history, meta, &build).await;
+            let (events, now) = match prepared {
+                Ok(Prepared::Append(events, now)) => (events, now),
+                other => {
+                    // Answered without an append: the history goes back as it was.
+                    self.histories.put(history);
+                    match other {
+                        Ok(Prepared::Recorded(outcome)) => return Ok(outcome),
+                        Ok(Prepared::Unchanged(outcome)) if verified => return Ok(outcome),
+                        Err(error) if verified => return Err(error),
+                        // Judged on a cached history: judge again on the log's.
+                        _ => continue,
+                    }
                 }
             };
-            self.ensure_import_settled(&history, None).await?;
-            let now = self.clock.now();
-            let command = build(&history, now)?;
-            crate::access::authorize_command(
-                &meta.caller,
-                &command,
-                &history.state,
-                &history.plan_id,
-                &self.agencies,
-            )?;
-            // A command whose outcome depends only on the state (assign, flag, overdue)
-            // is decided again, so a retry completes one interrupted between its events;
-            // any other command already in the history is answered from it.
-            let answered = history
-                .outcome_of(meta.request_id.as_str())
-                .filter(|_| !command.converges());
-            if let Some((version, stream_sequence)) = answered {
-                // The payment-API rule: a key names one request. The same command again
-                // gets its first outcome; another command under the key is refused.
-                if !command.matches_recorded(&history.state, version) {
-                    return Err(AppError::RequestIdReused {
-                        task_id,
-                        request_id: meta.request_id.clone(),
-                    });
-                }
-                return Ok(CommandOutcome {
-                    task_id,
-                    version,
-                    stream_sequence,
-                    unchanged: true,
-                });
-            }
-            if let Some(expected) = meta.expected_version {
-                if expected != history.state.version {
-                    return Err(AppError::VersionConflict {
-                        task_id,
-                        expected,
-                        actual: history.state.version,
-                    });
-                }
-            }
-            let events = decide(&history.state, &command, now).map_err(|error| match error {
-                DomainError::NotAssigned => AppError::TaskNotFound(task_id),
-                other => AppError::Domain(other),
-            })?;
-            if events.is_empty() {
-                return Ok(CommandOutcome {
-                    task_id,
-                    version: history.state.version,
-                    stream_sequence: history.last_sequence,
-                    unchanged: true,
-                });
-            }
-            match self.append_all(&history, events, meta, now).await {
+            let (plan_of_task, version_decided_on) =
+                (history.plan_id.clone(), history.state.version);
+            match self.append_all(history, events, meta, now, verified).await {
                 Ok(outcome) => return Ok(outcome),
+                Err(LogError::Conflict { .. }) if !verified => {
+                    tracing::debug!(%task_id, "the cached history was behind the log; deciding again");
+                }
                 Err(LogError::Conflict { .. })
                     if meta.expected_version.is_none() && attempt < MAX_ATTEMPTS =>
                 {
@@ -332,12 +322,12 @@ impl Writer {
                 }
                 Err(LogError::Conflict { .. }) if meta.expected_version.is_some() => {
                     let actual = self
-                        .load(task_id, Some(&history.plan_id))
+                        .load(task_id, Some(&plan_of_task))
                         .await?
                         .map_or(0, |fresh| fresh.state.version);
                     return Err(AppError::VersionConflict {
                         task_id,
-                        expected: history.state.version,
+                        expected: version_decided_on,
                         actual,
                     });
                 }
@@ -346,16 +336,101 @@ impl Writer {
         }
     }
 
-    /// Appends `events` after `history`, each sealed to the one before, and keeps the
-    /// history they make in the cache.
-    async fn append_all(
+    /// Builds, authorizes and decides the command on `history` (module docs): what to
+    /// append, or the answer without an append.
+    async fn prepare(
         &self,
         history: &TaskHistory,
+        meta: &CommandMeta,
+        build: &impl Fn(&TaskHistory, OffsetDateTime) -> Result<TaskCommand, AppError>,
+    ) -> Result<Prepared, AppError> {
+        let task_id = history.task_id;
+        self.ensure_import_settled(history, None).await?;
+        let now = self.clock.now();
+        let command = build(history, now)?;
+        crate::access::authorize_command(
+            &meta.caller,
+            &command,
+            &history.state,
+            &history.plan_id,
+            &self.agencies,
+        )?;
+        // A command whose outcome depends only on the state (assign, flag, overdue)
+        // is decided again, so a retry completes one interrupted between its events;
+        // any other command already in the history is answered from it.
+        let answered = history
+            .outcome_of(meta.request_id.as_str())
+            .filter(|_| !command.converges());
+        if let Some((version, stream_sequence)) = answered {
+            // The payment-API rule: a key names one request. The same command again
+            // gets its first outcome; another command under the key is refused.
+            if !command.matches_recorded(&history.state, version) {
+                return Err(AppError::RequestIdReused {
+                    task_id,
+                    request_id: meta.request_id.clone(),
+                });
+            }
+            return Ok(Prepared::Recorded(CommandOutcome {
+                task_id,
+                version,
+                stream_sequence,
+                unchanged: true,
+            }));
+        }
+        if let Some(expected) = meta.expected_version {
+            if expected != history.state.version {
+                return Err(AppError::VersionConflict {
+                    task_id,
+                    expected,
+                    actual: history.state.version,
+                });
+            }
+        }
+        let events = decide(&history.state, &command, now).map_err(|error| match error {
+            DomainError::NotAssigned => AppError::TaskNotFound(task_id),
+            other => AppError::Domain(other),
+        })?;
+        if events.is_empty() {
+            return Ok(Prepared::Unchanged(CommandOutcome {
+                task_id,
+                version: history.state.version,
+                stream_sequence: history.last_sequence,
+                unchanged: true,
+            }));
+        }
+        Ok(Prepared::Append(events, now))
+    }
+
+    /// Appends `events` after `history`, each sealed to the one before, and keeps the
+    /// history they make in the cache (what was appended of them, if an append fails).
+    ///
+    /// On a history not `verified` against the log, a duplicate (an earlier attempt's
+    /// event under the message id) is a conflict: its outcome is read from the log's.
+    async fn append_all(
+        &self,
+        history: Arc<TaskHistory>,
         events: Vec<dondoc_domain::TaskEvent>,
         meta: &CommandMeta,
         now: OffsetDateTime,
+        verified: bool,
     ) -> Result<CommandOutcome, LogError> {
-        let mut next = history.clone();
+        // The only reference when it was taken from the cache: changed in place.
+        let mut next = Arc::try_unwrap(history).unwrap_or_else(|shared| (*shared).clone());
+        let appended = self
+            .append_events(&mut next, events, meta, now, verified)
+            .await;
+        self.histories.put(Arc::new(next));
+        appended
+    }
+
+    async fn append_events(
+        &self,
+        next: &mut TaskHistory,
+        events: Vec<dondoc_domain::TaskEvent>,
+        meta: &CommandMeta,
+        now: OffsetDateTime,
+        verified: bool,
+    ) -> Result<CommandOutcome, LogError> {
         let mut all_duplicates = true;
         let count = events.len();
         for (index, event) in events.into_iter().enumerate() {
@@ -376,7 +451,7 @@ impl Writer {
                 // hash is not ours: chaining the next event to ours would break the
                 // chain, and caching ours would misstate the head. Decide again on the
                 // task as the log has it.
-                if index + 1 < count {
+                if index + 1 < count || !verified {
                     return Err(LogError::Conflict {
                         subject: dondoc_eventlog::task_subject(&next.plan_id, &next.task_id),
                         expected_last_sequence: next.last_sequence,
@@ -392,21 +467,21 @@ impl Writer {
             all_duplicates = false;
             if next.record(appended.sequence, &envelope).is_err() {
                 // Cannot happen (the envelope's version follows `next` by construction);
-                // should it, the history is not trusted: decide again on the log's.
+                // should it, the history is not trusted: cached as empty (behind the
+                // log, read again whole), and decided again on the log's.
+                *next = TaskHistory::empty(next.task_id, next.plan_id.clone());
                 return Err(LogError::Conflict {
                     subject: dondoc_eventlog::task_subject(&next.plan_id, &next.task_id),
                     expected_last_sequence: appended.sequence,
                 });
             }
         }
-        let outcome = CommandOutcome {
+        Ok(CommandOutcome {
             task_id: next.task_id,
             version: next.state.version,
             stream_sequence: next.last_sequence,
             unchanged: false,
-        };
-        self.histories.put(Arc::new(next));
-        Ok(outcome)
+        })
     }
 
     /// The cached history of the task, if any, without asking the log: possibly behind
