@@ -5,3 +5,4 @@ mod deadline_worker;
 mod integrity;
 mod statistics;
 mod support;
+mod write_side;
