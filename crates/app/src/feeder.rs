@@ -291,17 +291,32 @@ struct AppliedBatch {
 }
 
 /// Applies the items in order in one projection batch and commits it (module docs of
-/// `dondoc_projection::store`): one sled write for many records. An item that fails
-/// ends the batch; the items before it are committed.
+/// `dondoc_projection::store`): one sled write for many records, and a new batch at each
+/// import's commit record. An item that fails ends the batch; the items before it are
+/// committed.
 fn apply_records(
     store: &ProjectionStore,
     trust: &mut Trust,
     items: Vec<Result<LogRecord, LogError>>,
 ) -> AppliedBatch {
     let mut batch = store.batch();
+    // What the batches committed so far applied, and what the open one has staged.
+    let mut committed = AppliedBatch::default();
     let mut applied = AppliedBatch::default();
     for item in items {
         let is_checkpoint = matches!(item, Ok(LogRecord::Checkpoint { .. }));
+        if matches!(item, Ok(LogRecord::ImportCommitted { .. })) && !batch.is_empty() {
+            // An import's commit applies all its events in one operation: first in its
+            // batch, it keeps no undo log (`ProjectionBatch`), the largest transient
+            // of a large import.
+            if let Err(error) = std::mem::replace(&mut batch, store.batch()).commit() {
+                return AppliedBatch {
+                    failure: Some(error.to_string()),
+                    ..committed
+                };
+            }
+            committed.absorb(std::mem::take(&mut applied));
+        }
         match apply_record(&mut batch, trust, item) {
             Ok(record) => {
                 applied.sequence = Some(record.sequence);
@@ -317,13 +332,25 @@ fn apply_records(
         }
     }
     if let Err(error) = batch.commit() {
-        // Nothing of the batch is applied: the feeder resubscribes from the checkpoint.
+        // Nothing of the open batch is applied: the feeder resubscribes from the
+        // checkpoint.
         return AppliedBatch {
             failure: Some(error.to_string()),
-            ..AppliedBatch::default()
+            ..committed
         };
     }
-    applied
+    committed.absorb(applied);
+    committed
+}
+
+impl AppliedBatch {
+    /// Adds what a later batch applied.
+    fn absorb(&mut self, later: AppliedBatch) {
+        self.sequence = later.sequence.or(self.sequence);
+        self.last_not_checkpoint = later.last_not_checkpoint.or(self.last_not_checkpoint);
+        self.changed.extend(later.changed);
+        self.failure = later.failure.or(self.failure.take());
+    }
 }
 
 /// What one message of the stream did to the projection.

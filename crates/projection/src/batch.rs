@@ -35,6 +35,10 @@ pub struct ProjectionBatch<'a> {
     lists: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>,
     /// The current operation's changes, undone in reverse if the operation fails.
     undo: Vec<Undo>,
+    /// Whether the current operation keeps `undo`: not when it is the batch's first
+    /// (a failure then empties the batch), which spares an import's commit, one
+    /// operation over every task of the import, a log as large as its writes.
+    recording: bool,
 }
 
 /// One change of the current operation, with what it takes to undo it.
@@ -56,12 +60,13 @@ impl<'a> ProjectionBatch<'a> {
             staged: BTreeMap::new(),
             lists: BTreeMap::new(),
             undo: Vec::new(),
+            recording: true,
         }
     }
 
     /// Whether nothing is staged.
     pub fn is_empty(&self) -> bool {
-        self.staged.is_empty()
+        self.staged.is_empty() && self.lists.is_empty()
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ProjectionError> {
@@ -72,13 +77,21 @@ impl<'a> ProjectionBatch<'a> {
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        let before = self.staged.insert(key.clone(), Some(value));
-        self.undo.push(Undo::Record(key, before));
+        if self.recording {
+            let before = self.staged.insert(key.clone(), Some(value));
+            self.undo.push(Undo::Record(key, before));
+        } else {
+            self.staged.insert(key, Some(value));
+        }
     }
 
     fn remove(&mut self, key: Vec<u8>) {
-        let before = self.staged.insert(key.clone(), None);
-        self.undo.push(Undo::Record(key, before));
+        if self.recording {
+            let before = self.staged.insert(key.clone(), None);
+            self.undo.push(Undo::Record(key, before));
+        } else {
+            self.staged.insert(key, None);
+        }
     }
 
     /// Adds (`add`) or removes an index entry; the record it is in is loaded on first
@@ -105,7 +118,7 @@ impl<'a> ProjectionBatch<'a> {
         } else {
             members.remove(&member)
         };
-        if changed {
+        if changed && self.recording {
             self.undo.push(Undo::Member {
                 record,
                 member,
@@ -121,8 +134,13 @@ impl<'a> ProjectionBatch<'a> {
         run: impl FnOnce(&mut Self) -> Result<T, ProjectionError>,
     ) -> Result<T, ProjectionError> {
         self.undo.clear();
+        self.recording = !self.is_empty();
         let result = run(self);
-        if result.is_err() {
+        if result.is_err() && !self.recording {
+            // The batch's first operation: undone by emptying the batch.
+            self.staged.clear();
+            self.lists.clear();
+        } else if result.is_err() {
             for undo in std::mem::take(&mut self.undo).into_iter().rev() {
                 match undo {
                     Undo::Record(key, Some(before)) => {

@@ -519,6 +519,21 @@ fn a_record_that_fails_leaves_the_batch_as_it_was_before_it() {
     assert_eq!(store.task(&a.task_id).unwrap().unwrap().state.version, 1);
 }
 
+#[test]
+fn a_first_record_that_fails_leaves_the_batch_empty_and_the_next_ones_apply() {
+    let (_dir, store) = open_store();
+    let a = assigned_envelope("p", 0, &["Sở TT&TT"], &[]);
+    store.apply(1, &a).unwrap();
+    let mut batch = store.batch();
+    // Version 3 after version 1: a gap, refused whole, and nothing else was staged.
+    assert!(batch.apply(2, &report_envelope(&a, 3, "r1")).is_err());
+    assert!(batch.is_empty());
+    batch.apply(2, &report_envelope(&a, 2, "r1")).unwrap();
+    batch.commit().unwrap();
+    assert_eq!(store.checkpoint().unwrap(), 2);
+    assert_eq!(store.task(&a.task_id).unwrap().unwrap().state.version, 2);
+}
+
 /// Counts tasks per lead and indexes each task under its plan: enough to see the
 /// derived records follow every change.
 #[derive(Debug)]
@@ -620,7 +635,20 @@ fn the_trees_of_an_older_build_are_dropped_so_the_projection_is_rebuilt() {
             .unwrap();
         db.flush().unwrap();
     }
-    let store = ProjectionStore::open(&path).unwrap();
+    // sled lets go of its file lock when its background threads drop their handles, a
+    // moment after the `Db`: opening is retried (bounded) until the lock is free.
+    let mut attempts = 0;
+    let store = loop {
+        match ProjectionStore::open(&path) {
+            Ok(store) => break store,
+            Err(_) if attempts < 500 => {
+                attempts += 1;
+                // Paces the retries while sled's threads release the lock.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(error) => panic!("the store never opened: {error}"),
+        }
+    };
     assert_eq!(
         store.checkpoint().unwrap(),
         0,

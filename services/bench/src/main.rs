@@ -276,7 +276,9 @@ async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::R
     let mut stack = Stack::start(binary, fsync).await?;
     let js = stack.nats.jetstream().await;
     let (rss_before, disk_before) = (stack.rss_bytes(), stack.projection_bytes());
-    let (tasks, took) = stack.import("bench-size", sizes.import_rows).await?;
+    let (tasks, took) = stack
+        .import_in_plans("bench-size", sizes.import_rows)
+        .await?;
     let (rss_after, disk_after) = (stack.rss_bytes(), stack.projection_bytes());
     let raw_serial =
         raw::occ_publish(&js, "import-raw", 1, sizes.import_rows.min(2_000), 64, None).await?;

@@ -27,6 +27,9 @@ pub fn appendix(rows: usize) -> String {
     text
 }
 
+/// The most rows one synthetic plan has (10,000 rows are about 1 MB of appendix).
+pub const PLAN_ROWS: usize = 10_000;
+
 pub struct Stack {
     pub nats: TestNats,
     pub dondoc: DondocProcess,
@@ -86,6 +89,33 @@ impl Stack {
             .with_context(|| format!("importing {rows} rows"))?
             .into_inner();
         Ok((response.task_ids, started.elapsed()))
+    }
+
+    /// Imports `rows` rows as plans of at most `PLAN_ROWS` (an import is one gRPC
+    /// message, and the server takes at most 5 MB): `plan_id`, then `plan_id-2`, … All
+    /// their task ids, and how long the imports took.
+    pub async fn import_in_plans(
+        &self,
+        plan_id: &str,
+        rows: usize,
+    ) -> anyhow::Result<(Vec<String>, Duration)> {
+        let mut tasks = Vec::with_capacity(rows);
+        let mut took = Duration::ZERO;
+        let mut left = rows;
+        let mut plan = 1;
+        while left > 0 {
+            let these = left.min(PLAN_ROWS);
+            let name = match plan {
+                1 => plan_id.to_owned(),
+                _ => format!("{plan_id}-{plan}"),
+            };
+            let (ids, elapsed) = self.import(&name, these).await?;
+            tasks.extend(ids);
+            took += elapsed;
+            left -= these;
+            plan += 1;
+        }
+        Ok((tasks, took))
     }
 
     /// `clients` clients each recording `per_client` coordination notes, client `c` on
