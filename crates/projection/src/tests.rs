@@ -77,6 +77,24 @@ fn report_envelope(assigned: &EventEnvelope, version: u64, request: &str) -> Eve
     )
 }
 
+/// Opens the store at `path` again after it was dropped in this process. sled lets go
+/// of its file lock when its background threads drop their handles, a moment after the
+/// `Db`: opening is retried (bounded) until the lock is free.
+fn reopen(path: &std::path::Path, derivation: Option<Arc<dyn Derivation>>) -> ProjectionStore {
+    let mut attempts = 0;
+    loop {
+        match ProjectionStore::open_with(path, derivation.clone()) {
+            Ok(store) => return store,
+            Err(ProjectionError::Storage { .. }) if attempts < 500 => {
+                attempts += 1;
+                // Paces the retries while sled's threads release the lock.
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(error) => panic!("the store did not open again: {error}"),
+        }
+    }
+}
+
 fn open_store() -> (tempfile::TempDir, ProjectionStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = ProjectionStore::open(&dir.path().join("projection")).unwrap();
@@ -597,7 +615,7 @@ fn derived_records_follow_every_change_and_are_derived_again_under_other_rules()
     drop(store);
 
     // Other rules: derived again from the views, to the same records.
-    let again = ProjectionStore::open_with(&path, Some(Arc::new(LeadCounts("v2")))).unwrap();
+    let again = reopen(&path, Some(Arc::new(LeadCounts("v2"))));
     let rederived = again.digests().unwrap();
     for name in ["derived_index", "counters"] {
         let digest = |digests: &[TreeDigest]| {
@@ -613,11 +631,11 @@ fn derived_records_follow_every_change_and_are_derived_again_under_other_rules()
     drop(again);
 
     // A write without the derivation drops the fingerprint: the next open derives again.
-    let plain = ProjectionStore::open(&path).unwrap();
+    let plain = reopen(&path, None);
     plain.apply(4, &report_envelope(&a, 3, "r2")).unwrap();
     assert_eq!(plain.recorded_fingerprint().unwrap(), None);
     drop(plain);
-    let healed = ProjectionStore::open_with(&path, Some(Arc::new(LeadCounts("v2")))).unwrap();
+    let healed = reopen(&path, Some(Arc::new(LeadCounts("v2"))));
     assert_eq!(count(&healed, "reports"), 0);
     assert_eq!(count(&healed, "reportsreports"), 1);
 }
@@ -635,20 +653,7 @@ fn the_trees_of_an_older_build_are_dropped_so_the_projection_is_rebuilt() {
             .unwrap();
         db.flush().unwrap();
     }
-    // sled lets go of its file lock when its background threads drop their handles, a
-    // moment after the `Db`: opening is retried (bounded) until the lock is free.
-    let mut attempts = 0;
-    let store = loop {
-        match ProjectionStore::open(&path) {
-            Ok(store) => break store,
-            Err(_) if attempts < 500 => {
-                attempts += 1;
-                // Paces the retries while sled's threads release the lock.
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(error) => panic!("the store never opened: {error}"),
-        }
-    };
+    let store = reopen(&path, None);
     assert_eq!(
         store.checkpoint().unwrap(),
         0,
@@ -740,7 +745,7 @@ fn index_lists_keep_their_members_in_order_across_buckets_and_follow_each_change
     // Derived again from the views under another fingerprint: the same records.
     let kept = store.digests().unwrap();
     drop(store);
-    let again = ProjectionStore::open_with(&path, Some(Arc::new(ByReports("v2")))).unwrap();
+    let again = reopen(&path, Some(Arc::new(ByReports("v2"))));
     let index = |digests: &[TreeDigest]| {
         digests
             .iter()

@@ -345,7 +345,7 @@ async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::R
                         .await
                         .map(drop),
                 };
-                answered.map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+                answered.map_err(|status| measure::describe(&status))
             })
             .await;
         rows.push(row(
@@ -421,35 +421,34 @@ async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::R
         "–",
         format!("{:.2} s for the whole log", verify_took.as_secs_f64()),
     ));
+    // Resident memory per 10k tasks of a fresh process that has served one read: on the
+    // projection it kept (what the tasks cost at rest), then after rebuilding it.
+    let rss_row = |stack: &Stack, name: &str, how: &str| {
+        row(
+            name,
+            fsync,
+            Kind::Size,
+            "MB",
+            (stack.rss_bytes() as f64 / imported * 1e4 / 1e6, None),
+            "< 6 MB (600 MB at 1M)",
+            format!(
+                "{:.0} MB in all, {} tasks, {how}",
+                stack.rss_bytes() as f64 / 1e6,
+                tasks.len()
+            ),
+        )
+    };
     let restart_took = stack.restart_kept().await?;
-    rows.push(row(
+    rows.push(rss_row(
+        &stack,
         "RSS per 10k tasks after a restart (projection kept)",
-        fsync,
-        Kind::Size,
-        "MB",
-        (stack.rss_bytes() as f64 / imported * 1e4 / 1e6, None),
-        "< 6 MB (600 MB at 1M)",
-        format!(
-            "{:.0} MB in all, {} tasks, after one read",
-            stack.rss_bytes() as f64 / 1e6,
-            tasks.len()
-        ),
+        "after one read",
     ));
     let (took, applied) = stack.rebuild().await?;
-    // After a restart the import's transient memory is gone: what the tasks cost at rest
-    // (a fresh process that rebuilt its projection and has served one read).
-    rows.push(row(
+    rows.push(rss_row(
+        &stack,
         "RSS per 10k tasks after a rebuild",
-        fsync,
-        Kind::Size,
-        "MB",
-        (stack.rss_bytes() as f64 / imported * 1e4 / 1e6, None),
-        "< 6 MB (600 MB at 1M)",
-        format!(
-            "{:.0} MB in all, {} tasks, projection rebuilt from the stream",
-            stack.rss_bytes() as f64 / 1e6,
-            tasks.len()
-        ),
+        "projection rebuilt from the stream",
     ));
     let raw_apply = tokio::task::spawn_blocking({
         let events = sizes.sled_events;

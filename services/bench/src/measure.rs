@@ -28,6 +28,20 @@ impl Measured {
         (self.operations - self.failures) as f64 / seconds
     }
 
+    /// Counts a failed operation, keeping the first reason.
+    pub fn fail(&mut self, why: String) {
+        self.failures += 1;
+        self.first_failure.get_or_insert(why);
+    }
+
+    /// Closes a run of `operations` that began at `started`: its duration, and the
+    /// latencies sorted.
+    pub fn finish(&mut self, started: Instant, operations: usize) {
+        self.elapsed = started.elapsed();
+        self.operations = operations;
+        self.latencies.sort_unstable();
+    }
+
     /// The `quantile` (0..=1) latency in milliseconds.
     pub fn latency_ms(&self, quantile: f64) -> f64 {
         if self.latencies.is_empty() {
@@ -36,6 +50,11 @@ impl Measured {
         let index = ((self.latencies.len() - 1) as f64 * quantile).round() as usize;
         self.latencies[index].as_secs_f64() * 1000.0
     }
+}
+
+/// A gRPC status as a failure reason.
+pub fn describe(status: &tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
 }
 
 /// Runs `per_client` operations on each of `clients` concurrent clients: `operation`
@@ -76,9 +95,7 @@ where
             measured.first_failure = first_failure;
         }
     }
-    measured.elapsed = started.elapsed();
-    measured.operations = clients * per_client;
-    measured.latencies.sort_unstable();
+    measured.finish(started, clients * per_client);
     measured
 }
 

@@ -225,8 +225,6 @@ pub async fn publish_to_applied(
         measured.latencies.push(acked.elapsed());
     }
     applier.abort();
-    measured.elapsed = started.elapsed();
-    measured.operations = count;
-    measured.latencies.sort_unstable();
+    measured.finish(started, count);
     Ok(measured)
 }

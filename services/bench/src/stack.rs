@@ -13,7 +13,7 @@ use dondoc_api::client::ApiChannel;
 use dondoc_api::{pb, TaskServiceClient};
 use dondoc_test_support::{DondocProcess, TestNats};
 
-use crate::measure::{run_clients, Measured};
+use crate::measure::{describe, run_clients, Measured};
 
 /// The synthetic plan: `rows` tasks led by the Sở TT&TT with the Sở Nội vụ
 /// coordinating, over 2023–2025 (so they owe quarterly and yearly reports).
@@ -29,6 +29,17 @@ pub fn appendix(rows: usize) -> String {
 
 /// The most rows one synthetic plan has (10,000 rows are about 1 MB of appendix).
 pub const PLAN_ROWS: usize = 10_000;
+
+/// The command every command scenario sends: a coordination note of the Sở Nội vụ.
+fn coordination(task: &str, request_id: String, index: usize) -> pb::RecordCoordinationRequest {
+    pb::RecordCoordinationRequest {
+        task_id: task.to_owned(),
+        request_id,
+        agency: "Sở Nội vụ".to_owned(),
+        note: format!("Đã phối hợp, lần {index}"),
+        expected_version: None,
+    }
+}
 
 pub struct Stack {
     pub nats: TestNats,
@@ -136,16 +147,10 @@ impl Stack {
                 let spread = (tasks.len() / clients.max(1)).max(1);
                 let task = &tasks[(c * spread + index % spread) % tasks.len()];
                 client
-                    .record_coordination(pb::RecordCoordinationRequest {
-                        task_id: task.clone(),
-                        request_id: format!("{label}-{c}-{index}"),
-                        agency: "Sở Nội vụ".to_owned(),
-                        note: format!("Đã phối hợp, lần {index}"),
-                        expected_version: None,
-                    })
+                    .record_coordination(coordination(task, format!("{label}-{c}-{index}"), index))
                     .await
                     .map(drop)
-                    .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+                    .map_err(|status| describe(&status))
             }
         })
         .await
@@ -171,23 +176,12 @@ impl Stack {
             ticker.tick().await;
             let task = tasks[index % tasks.len()].clone();
             let written = client
-                .record_coordination(pb::RecordCoordinationRequest {
-                    task_id: task.clone(),
-                    request_id: format!("{label}-{index}"),
-                    agency: "Sở Nội vụ".to_owned(),
-                    note: format!("Đã phối hợp, lần {index}"),
-                    expected_version: None,
-                })
+                .record_coordination(coordination(&task, format!("{label}-{index}"), index))
                 .await;
             let version = match written {
                 Ok(response) => response.into_inner().version,
                 Err(status) => {
-                    measured.failures += 1;
-                    measured.first_failure.get_or_insert(format!(
-                        "{:?}: {}",
-                        status.code(),
-                        status.message()
-                    ));
+                    measured.fail(describe(&status));
                     continue;
                 }
             };
@@ -200,19 +194,10 @@ impl Stack {
                 .await
             {
                 Ok(_) => measured.latencies.push(sent.elapsed()),
-                Err(status) => {
-                    measured.failures += 1;
-                    measured.first_failure.get_or_insert(format!(
-                        "{:?}: {}",
-                        status.code(),
-                        status.message()
-                    ));
-                }
+                Err(status) => measured.fail(describe(&status)),
             }
         }
-        measured.elapsed = started.elapsed();
-        measured.operations = count;
-        measured.latencies.sort_unstable();
+        measured.finish(started, count);
         measured
     }
 
@@ -261,7 +246,7 @@ impl Stack {
                     })
                     .await
                     .map(drop)
-                    .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+                    .map_err(|status| describe(&status))
             }
         })
         .await
