@@ -63,5 +63,5 @@ pub use scorecard::{
 pub use signing::{Signing, Trust};
 pub use statistics::ObligationStatistics;
 pub use tracker::{Tracker, TrackerParts};
-pub use worker::{DeadlineWorker, Settled, SweepReport, DEFAULT_MAX_NAP, WORKER_ACTOR};
+pub use worker::{DeadlineWorker, Pass, Settled, SweepReport, DEFAULT_MAX_NAP, WORKER_ACTOR};
 pub use write::{CommandMeta, CommandOutcome};

@@ -15,6 +15,7 @@ mod measure;
 mod raw;
 mod report;
 mod stack;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 
@@ -44,7 +45,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "commands,size"
+        default_value = "commands,size,sweep"
     )]
     only: Vec<Group>,
     /// Rows of the import the size scenarios run on (default: 10,000; 60 with --quick).
@@ -59,13 +60,15 @@ enum Group {
     Commands,
     /// An import, the reads, memory and disk, audit, a rebuild.
     Size,
+    /// The deadline worker when a deadline falls due on 1% and on 100% of the tasks.
+    Sweep,
 }
 
 /// The offered load of the read-your-write scenario (the measurement: 175/s).
 const READ_YOUR_WRITE_RATE: f64 = 175.0;
 
 /// How big each scenario is.
-struct Sizes {
+pub(crate) struct Sizes {
     tasks: usize,
     commands_one_client: usize,
     commands_per_client_16: usize,
@@ -109,7 +112,7 @@ const FULL: Sizes = Sizes {
     fsync_settings: &[true, false],
 };
 
-fn row(
+pub(crate) fn row(
     scenario: impl Into<String>,
     fsync: bool,
     kind: Kind,
@@ -139,7 +142,9 @@ async fn commands(
     binary: &Path,
 ) -> anyhow::Result<()> {
     let stack = Stack::start(binary, fsync).await?;
-    let (tasks, _) = stack.import("bench-commands", sizes.tasks).await?;
+    let (tasks, _) = stack
+        .import("bench-commands", sizes.tasks, stack::TIMEFRAME)
+        .await?;
     let js = stack.nats.jetstream().await;
     let runs = [
         (1, sizes.commands_one_client),
@@ -277,7 +282,7 @@ async fn at_size(sizes: &Sizes, rows: &mut Vec<Row>, binary: &Path) -> anyhow::R
     let js = stack.nats.jetstream().await;
     let (rss_before, disk_before) = (stack.rss_bytes(), stack.projection_bytes());
     let (tasks, took) = stack
-        .import_in_plans("bench-size", sizes.import_rows)
+        .import_in_plans("bench-size", sizes.import_rows, stack::TIMEFRAME)
         .await?;
     let (rss_after, disk_after) = (stack.rss_bytes(), stack.projection_bytes());
     let raw_serial =
@@ -512,6 +517,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.only.contains(&Group::Size) {
         at_size(&sizes, &mut rows, &binary).await?;
+    }
+    if args.only.contains(&Group::Sweep) {
+        sweep::sweep(&sizes, &mut rows, &binary).await?;
     }
     report::write(&args.out, &info, &rows)?;
     println!("{}", report::markdown(&info, &rows));

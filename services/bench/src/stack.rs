@@ -16,16 +16,24 @@ use dondoc_test_support::{DondocProcess, TestNats};
 use crate::measure::{describe, run_clients, Measured};
 
 /// The synthetic plan: `rows` tasks led by the Sở TT&TT with the Sở Nội vụ
-/// coordinating, over 2023–2025 (so they owe quarterly and yearly reports).
-pub fn appendix(rows: usize) -> String {
+/// coordinating, over `timeframe` (e.g. "2023-2025": they owe quarterly and yearly
+/// reports in each of its years).
+pub fn appendix(rows: usize, timeframe: &str) -> String {
     let mut text = String::from("TT\tTên nhiệm vụ\tCơ quan chủ trì\tCơ quan phối hợp\tThời gian\n");
     for row in 1..=rows {
         text.push_str(&format!(
-            "{row}\tNhiệm vụ số {row}: triển khai nền tảng số\tSở TT&TT\tSở Nội vụ\t2023-2025\n"
+            "{row}\tNhiệm vụ số {row}: triển khai nền tảng số\tSở TT&TT\tSở Nội vụ\t{timeframe}\n"
         ));
     }
     text
 }
+
+/// The timeframe of the synthetic plans, unless a scenario needs another.
+pub const TIMEFRAME: &str = "2023-2025";
+
+/// How `dondoc up` runs unless a scenario says otherwise: no samples, no deadline
+/// worker (its marks would add events to what is measured).
+const API_ONLY: &[&str] = &["--no-sample", "--no-worker"];
 
 /// The most rows one synthetic plan has (10,000 rows are about 1 MB of appendix).
 pub const PLAN_ROWS: usize = 10_000;
@@ -47,22 +55,33 @@ pub struct Stack {
     binary: PathBuf,
     data: tempfile::TempDir,
     channel: ApiChannel,
+    /// The arguments `dondoc up` runs with (besides its NATS URL and data directory).
+    up_args: Vec<String>,
 }
 
 impl Stack {
     pub async fn start(binary: &Path, fsync: bool) -> anyhow::Result<Self> {
+        Self::start_with(
+            binary,
+            fsync,
+            API_ONLY.iter().map(|arg| arg.to_string()).collect(),
+        )
+        .await
+    }
+
+    /// A stack whose `dondoc up` runs with `up_args`.
+    pub async fn start_with(
+        binary: &Path,
+        fsync: bool,
+        up_args: Vec<String>,
+    ) -> anyhow::Result<Self> {
         let nats = if fsync {
             TestNats::start()
         } else {
             TestNats::start_without_fsync()
         };
         let data = tempfile::tempdir()?;
-        let dondoc = DondocProcess::up(
-            binary,
-            &nats.url(),
-            data.path(),
-            &["--no-sample", "--no-worker"],
-        );
+        let dondoc = DondocProcess::up(binary, &nats.url(), data.path(), &as_strs(&up_args));
         let channel = dondoc.connector().connect().await;
         Ok(Self {
             nats,
@@ -70,6 +89,7 @@ impl Stack {
             binary: binary.to_owned(),
             data,
             channel,
+            up_args,
         })
     }
 
@@ -77,12 +97,13 @@ impl Stack {
         TaskServiceClient::new(self.channel.clone())
     }
 
-    /// Imports the synthetic plan `plan_id` with `rows` rows: its task ids and how long
-    /// the import took.
+    /// Imports the synthetic plan `plan_id` with `rows` rows over `timeframe`: its task
+    /// ids and how long the import took.
     pub async fn import(
         &self,
         plan_id: &str,
         rows: usize,
+        timeframe: &str,
     ) -> anyhow::Result<(Vec<String>, Duration)> {
         let started = Instant::now();
         let response = self
@@ -91,7 +112,7 @@ impl Stack {
                 plan_id: plan_id.to_owned(),
                 plan_year: 2023,
                 source_name: format!("{plan_id}.tsv"),
-                content: appendix(rows),
+                content: appendix(rows, timeframe),
                 request_id: format!("import-{plan_id}"),
                 province: "Quảng Ngãi".to_owned(),
                 ..Default::default()
@@ -109,6 +130,7 @@ impl Stack {
         &self,
         plan_id: &str,
         rows: usize,
+        timeframe: &str,
     ) -> anyhow::Result<(Vec<String>, Duration)> {
         let mut tasks = Vec::with_capacity(rows);
         let mut took = Duration::ZERO;
@@ -120,7 +142,7 @@ impl Stack {
                 1 => plan_id.to_owned(),
                 _ => format!("{plan_id}-{plan}"),
             };
-            let (ids, elapsed) = self.import(&name, these).await?;
+            let (ids, elapsed) = self.import(&name, these, timeframe).await?;
             tasks.extend(ids);
             took += elapsed;
             left -= these;
@@ -291,6 +313,12 @@ impl Stack {
         Ok(self.restart(false).await?.0)
     }
 
+    /// As `restart_kept`, with `dondoc up` run with `up_args` from now on.
+    pub async fn restart_with(&mut self, up_args: Vec<String>) -> anyhow::Result<Duration> {
+        self.up_args = up_args;
+        self.restart_kept().await
+    }
+
     /// Stops dondoc, wipes its projection if asked, starts it again and waits until the
     /// read side has applied the whole stream: (how long, the last stream sequence).
     async fn restart(&mut self, wipe: bool) -> anyhow::Result<(Duration, u64)> {
@@ -305,7 +333,7 @@ impl Stack {
             &self.binary,
             &self.nats.url(),
             self.data.path(),
-            &["--no-sample", "--no-worker"],
+            &as_strs(&self.up_args),
         );
         self.channel = self.dondoc.connector().connect().await;
         loop {
@@ -326,6 +354,10 @@ impl Stack {
             );
         }
     }
+}
+
+fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 fn dir_size(path: &Path) -> u64 {

@@ -315,12 +315,30 @@ impl Stack {
     }
 }
 
-/// Prints each time the worker settles (`--print-settled`), until it is gone.
+/// Prints each time the worker settles (`--print-settled`), after a line on the work
+/// done since the last line printed if there was any, until it is gone.
 async fn print_settled(mut settled: watch::Receiver<Option<Settled>>) {
+    let mut printed = dondoc_app::Pass::default();
     while settled.changed().await.is_ok() {
-        let Some(Settled { clock, applied }) = *settled.borrow_and_update() else {
+        let Some(Settled {
+            clock,
+            applied,
+            worked,
+        }) = *settled.borrow_and_update()
+        else {
             continue;
         };
+        let pass = worked.since(&printed);
+        printed = worked;
+        if pass.tasks > 0 {
+            println!(
+                "dondoc worker worked on {} tasks: {} marked, {} reminded, in {:.3} ms",
+                pass.tasks,
+                pass.marked,
+                pass.reminded,
+                pass.took.as_secs_f64() * 1e3
+            );
+        }
         println!(
             "dondoc worker settled at {} through sequence {applied}",
             dondoc_domain::rfc3339(clock)

@@ -7,13 +7,14 @@
 //! the projection, and kept current from the projection feeder's change notifications
 //! (a task changed by a report, an extension or a re-import is rescheduled; a lagging
 //! receiver rebuilds it). The worker sleeps until the earliest entry, then works only on
-//! the tasks due, so a wake-up's work grows with the obligations falling due, not with
-//! the number of tasks. Naps are capped (`max_nap`) so that a clock that jumps, or a
-//! test's fixed clock that is moved, is noticed.
+//! the tasks due, `TASKS_AT_ONCE` at a time, so a wake-up's work grows with the
+//! obligations falling due, not with the number of tasks. Naps are capped (`max_nap`) so
+//! that a clock that jumps, or a test's fixed clock that is moved, is noticed.
 //!
 //! The agenda itself is disposable: nothing is lost with it, since a rebuilt agenda finds
 //! every unrecorded mark and reminder due at once. Each time the worker has done all
-//! the work due at an instant it says so (`settled`), for tests and health checks.
+//! the work due at an instant it says so (`settled`), with what that work was and how
+//! long it took (`Pass`), for tests, health checks and the benchmark.
 
 mod agenda;
 mod work;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use dondoc_domain::{TaskId, TaskState};
 use dondoc_eventlog::ReminderChannel;
 use dondoc_projection::TaskQuery;
+use futures::StreamExt;
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, watch};
 
@@ -39,6 +41,11 @@ use crate::tracker::Shared;
 pub const DEFAULT_MAX_NAP: Duration = Duration::from_secs(30);
 /// How long a task whose work failed (NATS unavailable) waits before the next attempt.
 const RETRY_AFTER: time::Duration = time::Duration::seconds(5);
+/// How many due tasks are worked on at once. Each task's work is a few appends in a
+/// row, each waiting for the server's ack (an fsync); tasks are independent, so a
+/// deadline that falls due on thousands of tasks is worked on this many at a time,
+/// and the marks go out at the rate of concurrent appends, not of one round trip.
+const TASKS_AT_ONCE: usize = 32;
 
 /// The worker had done every piece of work due at `clock` on the tasks the projection
 /// held at stream sequence `applied`.
@@ -46,6 +53,42 @@ const RETRY_AFTER: time::Duration = time::Duration::seconds(5);
 pub struct Settled {
     pub clock: OffsetDateTime,
     pub applied: u64,
+    /// All the work done since the worker started. A running total, so that a reader
+    /// of the watch channel, which sees only the latest value, misses none of it: the
+    /// difference between two values it saw is the work done in between.
+    pub worked: Pass,
+}
+
+/// Work of the worker's wake-ups: what it did and how long the work itself took (from
+/// the first due task taken to the last one finished; the naps in between are not
+/// counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub tasks: usize,
+    pub marked: usize,
+    pub reminded: usize,
+    pub took: Duration,
+}
+
+impl std::ops::AddAssign for Pass {
+    fn add_assign(&mut self, other: Self) {
+        self.tasks += other.tasks;
+        self.marked += other.marked;
+        self.reminded += other.reminded;
+        self.took += other.took;
+    }
+}
+
+impl Pass {
+    /// The work done since `earlier`, a total this one includes.
+    pub fn since(&self, earlier: &Pass) -> Pass {
+        Pass {
+            tasks: self.tasks.saturating_sub(earlier.tasks),
+            marked: self.marked.saturating_sub(earlier.marked),
+            reminded: self.reminded.saturating_sub(earlier.reminded),
+            took: self.took.saturating_sub(earlier.took),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -96,9 +139,19 @@ impl DeadlineWorker {
         crate::queries::Queries::new(self.shared.clone())
             .catch_up()
             .await?;
+        let tasks: Vec<TaskId> = self
+            .shared
+            .projection
+            .list_all(&TaskQuery::default())?
+            .into_iter()
+            .map(|view| view.task_id)
+            .collect();
+        let mut worked = futures::stream::iter(tasks)
+            .map(|task_id| self.work_on(task_id, now))
+            .buffer_unordered(TASKS_AT_ONCE);
         let mut report = SweepReport::default();
-        for view in self.shared.projection.list_all(&TaskQuery::default())? {
-            report += self.work_on(view.task_id, now).await?.0;
+        while let Some(done) = worked.next().await {
+            report += done?.0;
         }
         Ok(report)
     }
@@ -115,6 +168,8 @@ impl DeadlineWorker {
         // Tasks changed since the last look, each once however often it changed: the
         // feeder announces every event, and a catch-up makes thousands on few tasks.
         let mut changed: HashSet<TaskId> = HashSet::new();
+        // The work since the worker last settled, and all of it before.
+        let (mut pass, mut total) = (Pass::default(), Pass::default());
         loop {
             if *shutdown.borrow() {
                 return;
@@ -145,27 +200,50 @@ impl DeadlineWorker {
             for task_id in changed.drain() {
                 self.reschedule(&mut agenda, task_id, &mut needs_rebuild);
             }
-            for task_id in agenda.take_due(now) {
-                match self.work_on(task_id, now).await {
-                    Ok((report, next)) => {
-                        if report.marked + report.reminded > 0 {
-                            tracing::info!(%task_id, marked = report.marked, reminded = report.reminded, "deadline work done");
+            let due = agenda.take_due(now);
+            if !due.is_empty() {
+                let started = std::time::Instant::now();
+                // Stop taking tasks once shutdown is asked; those begun are finished.
+                let still_running = shutdown.clone();
+                let worker = &self;
+                let mut worked = futures::stream::iter(due)
+                    .take_while(|_| futures::future::ready(!*still_running.borrow()))
+                    .map(|task_id| async move { (task_id, worker.work_on(task_id, now).await) })
+                    .buffer_unordered(TASKS_AT_ONCE);
+                while let Some((task_id, done)) = worked.next().await {
+                    match done {
+                        Ok((report, next)) => {
+                            pass.tasks += 1;
+                            pass.marked += report.marked;
+                            pass.reminded += report.reminded;
+                            agenda.schedule(task_id, next);
                         }
-                        agenda.schedule(task_id, next);
-                    }
-                    Err(error) => {
-                        tracing::warn!(%task_id, %error, "deadline work failed; retrying soon");
-                        agenda.schedule(task_id, Some(now + RETRY_AFTER));
+                        Err(error) => {
+                            tracing::warn!(%task_id, %error, "deadline work failed; retrying soon");
+                            agenda.schedule(task_id, Some(now + RETRY_AFTER));
+                        }
                     }
                 }
+                pass.took += started.elapsed();
                 if *shutdown.borrow() {
                     return;
                 }
             }
             if !needs_rebuild && agenda.next().is_none_or(|next| next > now) {
+                if pass.tasks > 0 {
+                    tracing::info!(
+                        tasks = pass.tasks,
+                        marked = pass.marked,
+                        reminded = pass.reminded,
+                        took_ms = pass.took.as_secs_f64() * 1e3,
+                        "deadline work done"
+                    );
+                }
+                total += std::mem::take(&mut pass);
                 self.settled.send_replace(Some(Settled {
                     clock: now,
                     applied,
+                    worked: total,
                 }));
             }
             let nap = agenda

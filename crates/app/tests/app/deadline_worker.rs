@@ -208,7 +208,7 @@ async fn settled_at(
     loop {
         let last = log.last_sequence().await.unwrap();
         let done = matches!(*settled.borrow_and_update(),
-            Some(Settled { clock: at, applied }) if at >= clock && applied >= last);
+            Some(Settled { clock: at, applied, .. }) if at >= clock && applied >= last);
         if done {
             return log.event_count().await.unwrap();
         }
